@@ -1,0 +1,90 @@
+"""The Starlette application: routes, lifespan and the runtime it holds."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from membrane.api.documents import DocumentCache
+from membrane.api.graphql_http import graphql_endpoint
+from membrane.api.runtime import Runtime
+from membrane.api.schema import schema
+from membrane.auth import keys
+from membrane.auth.tokens import TokenService
+from membrane.config import Settings
+from membrane.db.engine import create_engine, session_factory
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    engine = create_engine(
+        settings.database_url, pool_size=settings.database_pool_size, echo=settings.sql_echo
+    )
+    tokens = TokenService(
+        keys.load_or_create(settings.keys_dir),
+        issuer=settings.issuer,
+        audience=settings.audience,
+        leeway_seconds=settings.token_leeway_seconds,
+    )
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        tokens=tokens,
+        documents=DocumentCache(schema._schema),
+    )
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    try:
+        async with runtime.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception:  # noqa: BLE001 - any failure means not ready
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+async def jwks(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    return JSONResponse(
+        runtime.tokens.jwks(), headers={"cache-control": "public, max-age=300"}
+    )
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    runtime = build_runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Long-lived objects made at start-up are moved out of the collector's sight, and
+        # the young generation is collected less often: requests create few cycles.
+        gc.collect()
+        gc.freeze()
+        try:
+            yield
+        finally:
+            await runtime.engine.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/.well-known/jwks.json", jwks, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    return app

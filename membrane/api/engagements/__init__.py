@@ -1,0 +1,1 @@
+"""GraphQL types, queries, mutations and loaders of engagements and their content."""

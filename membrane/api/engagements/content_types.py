@@ -1,0 +1,299 @@
+"""GraphQL types of engagement content: tasks, threads, messages, documents, milestones, KPIs."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+from strawberry.permission import PermissionExtension
+
+from membrane.api.context import Info
+from membrane.api.permissions import HostFinanceOrLead, HostMember
+from membrane.api.relay import connection, page_request
+from membrane.api.tenancy.types import Organization, User, load_organization, load_user
+from membrane.engagements import models
+from membrane.engagements.enums import MilestoneStatus, TaskStatus, Zone
+
+EngagementRef = Annotated["Engagement", strawberry.lazy("membrane.api.engagements.types")]
+
+
+def _engagement(info: Info, engagement_id: uuid.UUID) -> object:
+    from membrane.api.engagements.types import load_engagement
+
+    return load_engagement(info, engagement_id)
+
+
+@strawberry.type(description="A unit of work in one zone of an engagement.")
+class Task(relay.Node):
+    id: relay.NodeID[str]
+    title: str = strawberry.field(description="Short title (at most 200 characters).")
+    description: str = strawberry.field(description="Longer description (at most 10,000).")
+    status: TaskStatus = strawberry.field(description="Progress of the task.")
+    zone: Zone = strawberry.field(description="INTERNAL to its owning organization, or SHARED.")
+    due_on: date | None = strawberry.field(description="Due date, if any.")
+    estimate_hours: float | None = strawberry.field(description="Estimated effort in hours.")
+    created_at: datetime = strawberry.field(description="When the task was created (UTC).")
+    updated_at: datetime | None = strawberry.field(description="When it last changed (UTC).")
+    internal_notes: str | None = strawberry.field(
+        description="The host's own annotations. Requires: member of the host organization.",
+        extensions=[PermissionExtension(permissions=[HostMember()])],
+    )
+    cost_cents: int | None = strawberry.field(
+        description=(
+            "Internal cost in minor units. Requires: host organization with FINANCE, "
+            "or the engagement's host LEAD."
+        ),
+        extensions=[PermissionExtension(permissions=[HostFinanceOrLead()])],
+    )
+    engagement_uuid: strawberry.Private[uuid.UUID]
+    owner_uuid: strawberry.Private[uuid.UUID]
+    assignee_uuid: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(description="The person the task is assigned to, if any.")
+    def assignee(self, info: Info) -> User | None:
+        return load_user(info, self.assignee_uuid)  # type: ignore[return-value]
+
+    @strawberry.field(description="The organization that owns the task (and its zone).")
+    def owner_organization(self, info: Info) -> Organization:
+        return load_organization(info, self.owner_uuid)  # type: ignore[return-value]
+
+    @strawberry.field(description="The engagement the task belongs to.")
+    def engagement(self, info: Info) -> EngagementRef:
+        return _engagement(info, self.engagement_uuid)  # type: ignore[return-value]
+
+    @classmethod
+    def from_row(cls, row: models.Task) -> Task:
+        return cls(
+            id=str(row.id),
+            title=row.title,
+            description=row.description,
+            status=row.status,
+            zone=row.zone,
+            due_on=row.due_on,
+            estimate_hours=row.estimate_hours,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            internal_notes=row.internal_notes,
+            cost_cents=row.cost_cents,
+            engagement_uuid=row.engagement_id,
+            owner_uuid=row.owner_organization_id,
+            assignee_uuid=row.assignee_id,
+        )
+
+
+@strawberry.type(description="A message posted in a thread.")
+class Message(relay.Node):
+    id: relay.NodeID[str]
+    body: str = strawberry.field(description="Text of the message (at most 100,000 characters).")
+    zone: Zone = strawberry.field(description="The zone of the message's thread.")
+    created_at: datetime = strawberry.field(description="When it was posted (UTC).")
+    author_uuid: strawberry.Private[uuid.UUID | None]
+    thread_uuid: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(description="Who posted the message.")
+    def author(self, info: Info) -> User | None:
+        return load_user(info, self.author_uuid)  # type: ignore[return-value]
+
+    @strawberry.field(description="The thread the message belongs to.")
+    async def thread(self, info: Info) -> Thread | None:
+        row = await info.context.engagements.thread_by_id.load(self.thread_uuid)
+        return None if row is None else Thread.from_row(row)
+
+    @classmethod
+    def from_row(cls, row: models.Message) -> Message:
+        return cls(
+            id=str(row.id),
+            body=row.body,
+            zone=row.zone,
+            created_at=row.created_at,
+            author_uuid=row.created_by_id,
+            thread_uuid=row.thread_id,
+        )
+
+
+@strawberry.type(description="A conversation in one zone of an engagement.")
+class Thread(relay.Node):
+    id: relay.NodeID[str]
+    title: str = strawberry.field(description="Subject of the thread.")
+    zone: Zone = strawberry.field(description="INTERNAL to its owning organization, or SHARED.")
+    created_at: datetime = strawberry.field(description="When the thread was started (UTC).")
+    owner_uuid: strawberry.Private[uuid.UUID]
+    engagement_uuid: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(description="The organization that owns the thread.")
+    def owner_organization(self, info: Info) -> Organization:
+        return load_organization(info, self.owner_uuid)  # type: ignore[return-value]
+
+    @strawberry.field(description="The engagement the thread belongs to.")
+    def engagement(self, info: Info) -> EngagementRef:
+        return _engagement(info, self.engagement_uuid)  # type: ignore[return-value]
+
+    @strawberry.field(description="Messages in the order they were posted.")
+    async def messages(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> relay.Connection[Message]:
+        page = await info.context.engagements.messages.get(
+            uuid.UUID(self.id), page_request(first, after)
+        )
+        return connection(page, Message.from_row, lambda row: row.id)
+
+    @classmethod
+    def from_row(cls, row: models.Thread) -> Thread:
+        return cls(
+            id=str(row.id),
+            title=row.title,
+            zone=row.zone,
+            created_at=row.created_at,
+            owner_uuid=row.owner_organization_id,
+            engagement_uuid=row.engagement_id,
+        )
+
+
+@strawberry.type(description="One immutable version of a document's body.")
+class DocumentVersion(relay.Node):
+    id: relay.NodeID[str]
+    number: int = strawberry.field(description="1 for the first version, then 2, 3, ...")
+    body: str = strawberry.field(description="The text of this version.")
+    size_bytes: int = strawberry.field(description="Size of the body in bytes (UTF-8).")
+    created_at: datetime = strawberry.field(description="When the version was saved (UTC).")
+    author_uuid: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(description="Who saved the version.")
+    def author(self, info: Info) -> User | None:
+        return load_user(info, self.author_uuid)  # type: ignore[return-value]
+
+    @classmethod
+    def from_row(cls, row: models.DocumentVersion) -> DocumentVersion:
+        return cls(
+            id=str(row.id),
+            number=row.number,
+            body=row.body,
+            size_bytes=row.size_bytes,
+            created_at=row.created_at,
+            author_uuid=row.created_by_id,
+        )
+
+
+@strawberry.type(description="A versioned document in one zone of an engagement.")
+class Document(relay.Node):
+    id: relay.NodeID[str]
+    title: str = strawberry.field(description="Title of the document.")
+    zone: Zone = strawberry.field(description="INTERNAL to its owning organization, or SHARED.")
+    current_version: int = strawberry.field(description="Number of the latest version.")
+    size_bytes: int = strawberry.field(description="Size of the latest version in bytes.")
+    created_at: datetime = strawberry.field(description="When the document was created (UTC).")
+    owner_uuid: strawberry.Private[uuid.UUID]
+    engagement_uuid: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(description="The organization that owns the document.")
+    def owner_organization(self, info: Info) -> Organization:
+        return load_organization(info, self.owner_uuid)  # type: ignore[return-value]
+
+    @strawberry.field(description="The engagement the document belongs to.")
+    def engagement(self, info: Info) -> EngagementRef:
+        return _engagement(info, self.engagement_uuid)  # type: ignore[return-value]
+
+    @strawberry.field(description="All versions, oldest first.")
+    async def versions(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> relay.Connection[DocumentVersion]:
+        page = await info.context.engagements.versions.get(
+            uuid.UUID(self.id), page_request(first, after)
+        )
+        return connection(page, DocumentVersion.from_row, lambda row: row.id)
+
+    @classmethod
+    def from_row(cls, row: models.Document) -> Document:
+        return cls(
+            id=str(row.id),
+            title=row.title,
+            zone=row.zone,
+            current_version=row.current_version,
+            size_bytes=row.size_bytes,
+            created_at=row.created_at,
+            owner_uuid=row.owner_organization_id,
+            engagement_uuid=row.engagement_id,
+        )
+
+
+@strawberry.type(description="A dated goal of an engagement.")
+class Milestone(relay.Node):
+    id: relay.NodeID[str]
+    title: str = strawberry.field(description="What is to be reached.")
+    due_on: date | None = strawberry.field(description="When it is due.")
+    status: MilestoneStatus = strawberry.field(description="PLANNED, REACHED or MISSED.")
+    zone: Zone = strawberry.field(description="INTERNAL to its owning organization, or SHARED.")
+    created_at: datetime = strawberry.field(description="When the milestone was created (UTC).")
+    owner_uuid: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(description="The organization that owns the milestone.")
+    def owner_organization(self, info: Info) -> Organization:
+        return load_organization(info, self.owner_uuid)  # type: ignore[return-value]
+
+    @classmethod
+    def from_row(cls, row: models.Milestone) -> Milestone:
+        return cls(
+            id=str(row.id),
+            title=row.title,
+            due_on=row.due_on,
+            status=row.status,
+            zone=row.zone,
+            created_at=row.created_at,
+            owner_uuid=row.owner_organization_id,
+        )
+
+
+@strawberry.type(description="One recorded value of an indicator.")
+class IndicatorValue:
+    value: float = strawberry.field(description="The value recorded.")
+    recorded_at: datetime = strawberry.field(description="When it was recorded (UTC).")
+    recorded_by_uuid: strawberry.Private[uuid.UUID | None]
+
+    @strawberry.field(description="Who recorded the value.")
+    def recorded_by(self, info: Info) -> User | None:
+        return load_user(info, self.recorded_by_uuid)  # type: ignore[return-value]
+
+    @classmethod
+    def from_row(cls, row: models.IndicatorValue) -> IndicatorValue:
+        return cls(value=row.value, recorded_at=row.created_at, recorded_by_uuid=row.recorded_by_id)
+
+
+@strawberry.type(description="A value-of-the-engagement KPI: a target and a history of values.")
+class Indicator(relay.Node):
+    id: relay.NodeID[str]
+    name: str = strawberry.field(description="What is measured.")
+    unit: str = strawberry.field(description="Unit of the values, e.g. `%` or `EUR`.")
+    target: float | None = strawberry.field(description="The value aimed for.")
+    current_value: float | None = strawberry.field(description="The latest recorded value.")
+    zone: Zone = strawberry.field(description="INTERNAL to its owning organization, or SHARED.")
+    created_at: datetime = strawberry.field(description="When the indicator was created (UTC).")
+    owner_uuid: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(description="The organization that owns the indicator.")
+    def owner_organization(self, info: Info) -> Organization:
+        return load_organization(info, self.owner_uuid)  # type: ignore[return-value]
+
+    @strawberry.field(description="Recorded values, oldest first.")
+    async def history(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> relay.Connection[IndicatorValue]:
+        page = await info.context.engagements.indicator_values.get(
+            uuid.UUID(self.id), page_request(first, after)
+        )
+        return connection(page, IndicatorValue.from_row, lambda row: row.id)
+
+    @classmethod
+    def from_row(cls, row: models.Indicator) -> Indicator:
+        return cls(
+            id=str(row.id),
+            name=row.name,
+            unit=row.unit,
+            target=row.target,
+            current_value=row.current_value,
+            zone=row.zone,
+            created_at=row.created_at,
+            owner_uuid=row.owner_organization_id,
+        )

@@ -1,0 +1,260 @@
+"""Mutations of engagements and content: each one input object, one payload, one transaction."""
+
+from __future__ import annotations
+
+import strawberry
+
+from membrane.api.context import Info
+from membrane.api.engagements import inputs, payloads
+from membrane.api.engagements.content_types import (
+    Document,
+    DocumentVersion,
+    Indicator,
+    Message,
+    Milestone,
+    Task,
+    Thread,
+)
+from membrane.api.engagements.types import Engagement, EngagementMember
+from membrane.api.relay import decode_global_id
+from membrane.api.tenancy.types import Organization
+from membrane.api.transactions import in_transaction
+from membrane.engagements import writes
+
+
+def _optional_id(value: strawberry.ID | None, expected: str, field: str) -> object:
+    return None if value is None else decode_global_id(value, expected=expected, field=field)
+
+
+@strawberry.type
+class EngagementMutations:
+    @strawberry.mutation(description="Create an engagement (host members only).")
+    async def create_engagement(
+        self, info: Info, input: inputs.CreateEngagementInput
+    ) -> payloads.CreateEngagementPayload:
+        ctx = info.context
+        data = writes.NewEngagement(
+            name=input.name,
+            description=input.description,
+            status=input.status,
+            starts_on=input.starts_on,
+            ends_on=input.ends_on,
+            budget_cents=input.budget_cents,
+        )
+        row = await in_transaction(ctx, lambda: writes.create_engagement(ctx.session, ctx.scope, data))
+        return payloads.CreateEngagementPayload(engagement=Engagement.from_row(row))
+
+    @strawberry.mutation(description="Add a partner organization to an engagement (host lead).")
+    async def add_participant(
+        self, info: Info, input: inputs.AddParticipantInput
+    ) -> payloads.AddParticipantPayload:
+        ctx = info.context
+        engagement_id = decode_global_id(input.engagement_id, expected="Engagement", field="engagementId")
+        organization_id = decode_global_id(
+            input.organization_id, expected="Organization", field="organizationId"
+        )
+        engagement, organization = await in_transaction(
+            ctx,
+            lambda: writes.add_participant(
+                ctx.session, ctx.scope, engagement_id=engagement_id, organization_id=organization_id
+            ),
+        )
+        return payloads.AddParticipantPayload(
+            engagement=Engagement.from_row(engagement),
+            organization=Organization.from_row(organization),
+        )
+
+    @strawberry.mutation(description="Add a member to an engagement (engagement lead).")
+    async def add_member(self, info: Info, input: inputs.AddMemberInput) -> payloads.AddMemberPayload:
+        ctx = info.context
+        engagement_id = decode_global_id(input.engagement_id, expected="Engagement", field="engagementId")
+        user_id = decode_global_id(input.user_id, expected="User", field="userId")
+        membership = await in_transaction(
+            ctx,
+            lambda: writes.add_member(
+                ctx.session, ctx.scope, engagement_id=engagement_id, user_id=user_id, role=input.role
+            ),
+        )
+        engagement = await ctx.engagements.engagement_by_id.load(engagement_id)
+        assert engagement is not None
+        return payloads.AddMemberPayload(
+            engagement=Engagement.from_row(engagement),
+            member=EngagementMember.from_row(membership),
+        )
+
+    @strawberry.mutation(description="Create a task (engagement leads and contributors).")
+    async def create_task(self, info: Info, input: inputs.CreateTaskInput) -> payloads.TaskPayload:
+        ctx = info.context
+        data = writes.NewTask(
+            engagement_id=decode_global_id(input.engagement_id, expected="Engagement", field="engagementId"),
+            title=input.title,
+            zone=input.zone,
+            description=input.description,
+            status=input.status,
+            assignee_id=_optional_id(input.assignee_id, "User", "assigneeId"),  # type: ignore[arg-type]
+            due_on=input.due_on,
+            estimate_hours=input.estimate_hours,
+            internal_notes=input.internal_notes,
+            cost_cents=input.cost_cents,
+        )
+        row = await in_transaction(ctx, lambda: writes.create_task(ctx.session, ctx.scope, data))
+        return payloads.TaskPayload(task=Task.from_row(row))
+
+    @strawberry.mutation(description="Change a task; omitted fields keep their value.")
+    async def update_task(self, info: Info, input: inputs.UpdateTaskInput) -> payloads.TaskPayload:
+        ctx = info.context
+        task_id = decode_global_id(input.id, expected="Task", field="id")
+        given = {
+            name
+            for name in (
+                "title",
+                "description",
+                "status",
+                "assignee_id",
+                "due_on",
+                "estimate_hours",
+                "internal_notes",
+                "cost_cents",
+            )
+            if getattr(input, name) is not strawberry.UNSET
+        }
+        changes = writes.TaskChanges(
+            given=frozenset(given),
+            title=None if "title" not in given else input.title,
+            description=None if "description" not in given else input.description,
+            status=None if "status" not in given else input.status,
+            assignee_id=(
+                _optional_id(input.assignee_id, "User", "assigneeId")  # type: ignore[arg-type]
+                if "assignee_id" in given
+                else None
+            ),
+            due_on=None if "due_on" not in given else input.due_on,
+            estimate_hours=None if "estimate_hours" not in given else input.estimate_hours,
+            internal_notes=None if "internal_notes" not in given else input.internal_notes,
+            cost_cents=None if "cost_cents" not in given else input.cost_cents,
+        )
+        row = await in_transaction(
+            ctx, lambda: writes.update_task(ctx.session, ctx.scope, task_id, changes)
+        )
+        return payloads.TaskPayload(task=Task.from_row(row))
+
+    @strawberry.mutation(description="Start a thread, optionally with a first message.")
+    async def create_thread(
+        self, info: Info, input: inputs.CreateThreadInput
+    ) -> payloads.CreateThreadPayload:
+        ctx = info.context
+        engagement_id = decode_global_id(input.engagement_id, expected="Engagement", field="engagementId")
+        row = await in_transaction(
+            ctx,
+            lambda: writes.create_thread(
+                ctx.session,
+                ctx.scope,
+                engagement_id=engagement_id,
+                title=input.title,
+                zone=input.zone,
+                body=input.body,
+            ),
+        )
+        return payloads.CreateThreadPayload(thread=Thread.from_row(row))
+
+    @strawberry.mutation(description="Post a message in a thread.")
+    async def post_message(
+        self, info: Info, input: inputs.PostMessageInput
+    ) -> payloads.PostMessagePayload:
+        ctx = info.context
+        thread_id = decode_global_id(input.thread_id, expected="Thread", field="threadId")
+        row = await in_transaction(
+            ctx, lambda: writes.post_message(ctx.session, ctx.scope, thread_id=thread_id, body=input.body)
+        )
+        return payloads.PostMessagePayload(message=Message.from_row(row))
+
+    @strawberry.mutation(description="Create a document with its first version.")
+    async def create_document(
+        self, info: Info, input: inputs.CreateDocumentInput
+    ) -> payloads.DocumentPayload:
+        ctx = info.context
+        engagement_id = decode_global_id(input.engagement_id, expected="Engagement", field="engagementId")
+
+        document, version = await in_transaction(
+            ctx,
+            lambda: writes.create_document(
+                ctx.session,
+                ctx.scope,
+                engagement_id=engagement_id,
+                title=input.title,
+                zone=input.zone,
+                body=input.body,
+            ),
+        )
+        return payloads.DocumentPayload(
+            document=Document.from_row(document), version=DocumentVersion.from_row(version)
+        )
+
+    @strawberry.mutation(description="Save a new version of a document.")
+    async def create_document_version(
+        self, info: Info, input: inputs.CreateDocumentVersionInput
+    ) -> payloads.DocumentPayload:
+        ctx = info.context
+        document_id = decode_global_id(input.document_id, expected="Document", field="documentId")
+        document, version = await in_transaction(
+            ctx,
+            lambda: writes.create_document_version(
+                ctx.session, ctx.scope, document_id=document_id, body=input.body
+            ),
+        )
+        return payloads.DocumentPayload(
+            document=Document.from_row(document), version=DocumentVersion.from_row(version)
+        )
+
+    @strawberry.mutation(description="Create a milestone.")
+    async def create_milestone(
+        self, info: Info, input: inputs.CreateMilestoneInput
+    ) -> payloads.CreateMilestonePayload:
+        ctx = info.context
+        engagement_id = decode_global_id(input.engagement_id, expected="Engagement", field="engagementId")
+        row = await in_transaction(
+            ctx,
+            lambda: writes.create_milestone(
+                ctx.session,
+                ctx.scope,
+                engagement_id=engagement_id,
+                title=input.title,
+                zone=input.zone,
+                due_on=input.due_on,
+            ),
+        )
+        return payloads.CreateMilestonePayload(milestone=Milestone.from_row(row))
+
+    @strawberry.mutation(description="Create an indicator (KPI).")
+    async def create_indicator(
+        self, info: Info, input: inputs.CreateIndicatorInput
+    ) -> payloads.IndicatorPayload:
+        ctx = info.context
+        engagement_id = decode_global_id(input.engagement_id, expected="Engagement", field="engagementId")
+        row = await in_transaction(
+            ctx,
+            lambda: writes.create_indicator(
+                ctx.session,
+                ctx.scope,
+                engagement_id=engagement_id,
+                name=input.name,
+                unit=input.unit,
+                zone=input.zone,
+                target=input.target,
+            ),
+        )
+        return payloads.IndicatorPayload(indicator=Indicator.from_row(row))
+
+    @strawberry.mutation(description="Record a new value of an indicator.")
+    async def set_indicator_value(
+        self, info: Info, input: inputs.SetIndicatorValueInput
+    ) -> payloads.IndicatorPayload:
+        ctx = info.context
+        indicator_id = decode_global_id(input.indicator_id, expected="Indicator", field="indicatorId")
+        row = await in_transaction(
+            ctx,
+            lambda: writes.set_indicator_value(
+                ctx.session, ctx.scope, indicator_id=indicator_id, value=input.value
+            ),
+        )
+        return payloads.IndicatorPayload(indicator=Indicator.from_row(row))

@@ -1,0 +1,104 @@
+"""Root query fields of engagements and content, including Relay's `node`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+
+from membrane.api.context import Info
+from membrane.api.engagements.content_types import (
+    Document,
+    Indicator,
+    Message,
+    Milestone,
+    Task,
+    Thread,
+)
+from membrane.api.engagements.types import Engagement
+from membrane.api.relay import connection, decode_global_id, page_request
+from membrane.api.tenancy.types import Organization, User
+from membrane.engagements import service
+from membrane.engagements.enums import EngagementStatus
+from membrane.errors import InvalidInputError
+
+_NODE_TYPES = {
+    "Engagement": lambda ctx: ctx.engagements.engagement_by_id,
+    "Task": lambda ctx: ctx.engagements.task_by_id,
+    "Thread": lambda ctx: ctx.engagements.thread_by_id,
+    "Message": lambda ctx: ctx.engagements.message_by_id,
+    "Document": lambda ctx: ctx.engagements.document_by_id,
+    "Milestone": lambda ctx: ctx.engagements.milestone_by_id,
+    "Indicator": lambda ctx: ctx.engagements.indicator_by_id,
+    "User": lambda ctx: ctx.tenancy.user_by_id,
+    "Organization": lambda ctx: ctx.tenancy.organization_by_id,
+}
+_NODE_CLASSES: dict[str, type] = {
+    "Engagement": Engagement,
+    "Task": Task,
+    "Thread": Thread,
+    "Message": Message,
+    "Document": Document,
+    "Milestone": Milestone,
+    "Indicator": Indicator,
+    "User": User,
+    "Organization": Organization,
+}
+
+
+@strawberry.type
+class EngagementQueries:
+    @strawberry.field(description="Engagements the viewer takes part in, oldest first.")
+    async def engagements(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size, at most 100.")
+        ] = 20,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description="Cursor of the last engagement of the previous page."),
+        ] = None,
+        status: Annotated[
+            EngagementStatus | None,
+            strawberry.argument(description="Only engagements in this state."),
+        ] = None,
+    ) -> relay.Connection[Engagement]:
+        ctx = info.context
+        page = await service.list_engagements(
+            ctx.session, ctx.scope, page=page_request(first, after), status=status
+        )
+        ctx.engagements.engagement_by_id.remember(page.items)
+        return connection(page, Engagement.from_row, lambda row: row.id)
+
+    @strawberry.field(description="One engagement by id; null when missing or not visible.")
+    async def engagement(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="Engagement id.")],
+    ) -> Engagement | None:
+        engagement_id = decode_global_id(id, expected="Engagement", field="id")
+        row = await info.context.engagements.engagement_by_id.load(engagement_id)
+        return None if row is None else Engagement.from_row(row)
+
+    @strawberry.field(
+        description="Any object by its global id; null when missing or not visible."
+    )
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")],
+    ) -> relay.Node | None:
+        try:
+            type_name = relay.GlobalID.from_id(id).type_name
+        except ValueError:
+            raise InvalidInputError("id is not a valid id", field="id") from None
+        if type_name not in _NODE_TYPES:
+            raise InvalidInputError(f"id names an unknown type {type_name!r}", field="id")
+        node_id = decode_global_id(id, expected=type_name, field="id")
+        row = await _NODE_TYPES[type_name](info.context).load(node_id)
+        if row is None:
+            return None
+        node: relay.Node = _NODE_CLASSES[type_name].from_row(row)  # type: ignore[attr-defined]
+        return node

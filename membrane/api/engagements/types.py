@@ -1,0 +1,203 @@
+"""GraphQL types of engagements and their members."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+from strawberry.permission import PermissionExtension
+
+from membrane.api.context import Info
+from membrane.api.engagements.content_types import (
+    Document,
+    Indicator,
+    Milestone,
+    Task,
+    Thread,
+)
+from membrane.api.permissions import HostFinanceOrLead
+from membrane.api.relay import connection, page_request
+from membrane.api.tenancy.types import Organization, User, load_organization, load_user
+from membrane.engagements import models
+from membrane.engagements.enums import EngagementRole, EngagementStatus, TaskStatus, Zone
+from membrane.engagements.pagination import Page
+
+@strawberry.type(description="A member of an engagement: a user with an engagement role.")
+class EngagementMember:
+    role: EngagementRole = strawberry.field(description="LEAD, CONTRIBUTOR or VIEWER.")
+    joined_at: datetime = strawberry.field(description="When the user joined (UTC).")
+    user_uuid: strawberry.Private[uuid.UUID]
+    organization_uuid: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(description="The member.")
+    def user(self, info: Info) -> User:
+        return load_user(info, self.user_uuid)  # type: ignore[return-value]
+
+    @strawberry.field(description="The member's organization.")
+    def organization(self, info: Info) -> Organization:
+        return load_organization(info, self.organization_uuid)  # type: ignore[return-value]
+
+    @classmethod
+    def from_row(cls, row: models.Membership) -> EngagementMember:
+        return cls(
+            role=row.role,
+            joined_at=row.created_at,
+            user_uuid=row.user_id,
+            organization_uuid=row.organization_id,
+        )
+
+
+@strawberry.type(
+    description="A combined project of the host organization and one or more partners."
+)
+class Engagement(relay.Node):
+    id: relay.NodeID[str]
+    name: str = strawberry.field(description="Name of the engagement.")
+    description: str = strawberry.field(description="What the engagement is about.")
+    status: EngagementStatus = strawberry.field(description="Lifecycle state.")
+    starts_on: date | None = strawberry.field(description="Planned start date.")
+    ends_on: date | None = strawberry.field(description="Planned end date.")
+    created_at: datetime = strawberry.field(description="When the engagement was created (UTC).")
+    budget_cents: int | None = strawberry.field(
+        description=(
+            "Internal budget in minor units. Requires: host organization with FINANCE, "
+            "or the engagement's host LEAD."
+        ),
+        extensions=[PermissionExtension(permissions=[HostFinanceOrLead()])],
+    )
+    host_uuid: strawberry.Private[uuid.UUID]
+
+    @property
+    def engagement_uuid(self) -> uuid.UUID:
+        return uuid.UUID(self.id)
+
+    @strawberry.field(description="The host organization that runs the engagement.")
+    def host_organization(self, info: Info) -> Organization:
+        return load_organization(info, self.host_uuid)  # type: ignore[return-value]
+
+    @strawberry.field(description="The viewer's role in this engagement, if a member.")
+    async def viewer_role(self, info: Info) -> EngagementRole | None:
+        return await info.context.engagements.viewer_role.load(self.engagement_uuid)
+
+    @strawberry.field(description="Organizations taking part, the host included.")
+    async def participants(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> relay.Connection[Organization]:
+        page = await info.context.engagements.participants.get(
+            self.engagement_uuid, page_request(first, after)
+        )
+        loader = info.context.tenancy.organization_by_id
+        organizations = await loader.load_many([row.organization_id for row in page.items])
+        by_id = {org.id: org for org in organizations if org is not None}
+        return connection(
+            page,
+            lambda row: Organization.from_row(by_id[row.organization_id]),
+            lambda row: row.organization_id,
+        )
+
+    @strawberry.field(description="People taking part and their engagement roles.")
+    async def members(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> relay.Connection[EngagementMember]:
+        page = await info.context.engagements.members.get(
+            self.engagement_uuid, page_request(first, after)
+        )
+        return connection(page, EngagementMember.from_row, lambda row: row.user_id)
+
+    @strawberry.field(description="Tasks the viewer may see, oldest first.")
+    def tasks(
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        zone: Zone | None = None,
+        status: Annotated[
+            TaskStatus | None, strawberry.argument(description="Only tasks in this status.")
+        ] = None,
+    ) -> relay.Connection[Task]:
+        found = info.context.engagements.tasks.get(
+            self.engagement_uuid, page_request(first, after), (zone, status)
+        )
+        return _page_connection(found, Task.from_row)  # type: ignore[return-value]
+
+    @strawberry.field(description="Threads the viewer may see, oldest first.")
+    async def threads(
+        self, info: Info, first: int | None = 20, after: str | None = None, zone: Zone | None = None
+    ) -> relay.Connection[Thread]:
+        page = await info.context.engagements.threads.get(
+            self.engagement_uuid, page_request(first, after), (zone, None)
+        )
+        return connection(page, Thread.from_row, lambda row: row.id)
+
+    @strawberry.field(description="Documents the viewer may see, oldest first.")
+    async def documents(
+        self, info: Info, first: int | None = 20, after: str | None = None, zone: Zone | None = None
+    ) -> relay.Connection[Document]:
+        page = await info.context.engagements.documents.get(
+            self.engagement_uuid, page_request(first, after), (zone, None)
+        )
+        return connection(page, Document.from_row, lambda row: row.id)
+
+    @strawberry.field(description="Milestones the viewer may see, oldest first.")
+    async def milestones(
+        self, info: Info, first: int | None = 20, after: str | None = None, zone: Zone | None = None
+    ) -> relay.Connection[Milestone]:
+        page = await info.context.engagements.milestones.get(
+            self.engagement_uuid, page_request(first, after), (zone, None)
+        )
+        return connection(page, Milestone.from_row, lambda row: row.id)
+
+    @strawberry.field(description="Indicators the viewer may see, oldest first.")
+    async def indicators(
+        self, info: Info, first: int | None = 20, after: str | None = None, zone: Zone | None = None
+    ) -> relay.Connection[Indicator]:
+        page = await info.context.engagements.indicators.get(
+            self.engagement_uuid, page_request(first, after), (zone, None)
+        )
+        return connection(page, Indicator.from_row, lambda row: row.id)
+
+    @classmethod
+    def from_row(cls, row: models.Engagement) -> Engagement:
+        return cls(
+            id=str(row.id),
+            name=row.name,
+            description=row.description,
+            status=row.status,
+            starts_on=row.starts_on,
+            ends_on=row.ends_on,
+            created_at=row.created_at,
+            budget_cents=row.budget_cents,
+            host_uuid=row.host_organization_id,
+        )
+
+
+def _page_connection(found: object, to_node: object) -> object:
+    """A connection now when the page is loaded, else an awaitable of it."""
+    if isinstance(found, Page):
+        return connection(found, to_node, _row_id)  # type: ignore[arg-type]
+    return _await_connection(found, to_node)
+
+
+async def _await_connection(pending: object, to_node: object) -> object:
+    page = await pending  # type: ignore[misc]
+    return connection(page, to_node, _row_id)  # type: ignore[arg-type]
+
+
+def _row_id(row: models.ZonedContent) -> uuid.UUID:
+    return row.id
+
+
+def load_engagement(info: Info, engagement_id: uuid.UUID) -> object:
+    found = info.context.engagements.engagement_by_id.get(engagement_id)
+    if isinstance(found, models.Engagement) or found is None:
+        return None if found is None else Engagement.from_row(found)
+    return _await_engagement(found)
+
+
+async def _await_engagement(pending: object) -> Engagement | None:
+    row = await pending  # type: ignore[misc]
+    return None if row is None else Engagement.from_row(row)
+

@@ -1,0 +1,194 @@
+"""`/graphql` over HTTP (GraphQL-over-HTTP): GET and POST, GraphiQL outside production.
+
+Authenticates the bearer token, loads the principal, runs the cached document with
+graphql-core against the Strawberry schema, and serialises with orjson.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from graphql import ExecutionResult, GraphQLError, OperationType, execute
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema._graphql_core import execution_context_class_kwargs
+from strawberry.execution.is_awaitable import optimized_is_awaitable
+
+from membrane.api.context import Context
+from membrane.api.errors import format_error, request_error
+from membrane.api.runtime import Runtime
+from membrane.api.schema import schema
+from membrane.auth.errors import AuthenticationError
+from membrane.errors import ErrorCode
+from membrane.tenancy import service as tenancy
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+JSON = "application/json"
+_EXECUTION_KWARGS: dict[str, Any] = execution_context_class_kwargs(
+    schema.execution_context_class
+)
+
+
+def _json(payload: Any, status: int = 200, media_type: str = JSON, **headers: str) -> Response:
+    return Response(orjson.dumps(payload), status_code=status, media_type=media_type, headers=headers)
+
+
+def _response_media_type(request: Request) -> str:
+    accept = request.headers.get("accept", "")
+    if GRAPHQL_RESPONSE in accept and JSON not in accept.split(GRAPHQL_RESPONSE)[0]:
+        return GRAPHQL_RESPONSE
+    return JSON
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization")
+    if not header:
+        raise AuthenticationError("missing bearer token")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthenticationError("authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+class BadRequestError(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+async def _read_params(request: Request) -> dict[str, Any]:
+    if request.method == "GET":
+        params: dict[str, Any] = dict(request.query_params)
+        raw_variables = params.get("variables")
+        if raw_variables:
+            try:
+                params["variables"] = orjson.loads(raw_variables)
+            except orjson.JSONDecodeError:
+                raise BadRequestError("variables is not valid JSON") from None
+        return params
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in (JSON, ""):
+        raise BadRequestError("POST bodies must be application/json", status=415)
+    body = await request.body()
+    try:
+        params = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise BadRequestError("the request body is not valid JSON") from None
+    if not isinstance(params, dict):
+        raise BadRequestError("the request body must be a JSON object")
+    return params
+
+
+def _check_params(params: dict[str, Any]) -> tuple[str, dict[str, Any] | None, str | None]:
+    query = params.get("query")
+    variables = params.get("variables")
+    operation_name = params.get("operationName")
+    if not isinstance(query, str) or not query.strip():
+        raise BadRequestError("the request must carry a query string")
+    if variables is not None and not isinstance(variables, dict):
+        raise BadRequestError("variables must be a JSON object")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise BadRequestError("operationName must be a string")
+    return query, variables, operation_name
+
+
+async def graphql_endpoint(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    if (
+        request.method == "GET"
+        and "text/html" in request.headers.get("accept", "")
+        and "query" not in request.query_params
+    ):
+        if runtime.settings.production:
+            return _json(request_error("GraphiQL is disabled in production", ErrorCode.NOT_FOUND), 404)
+        return HTMLResponse(get_graphql_ide_html("graphiql"))
+
+    media_type = _response_media_type(request)
+    try:
+        params = await _read_params(request)
+        query, variables, operation_name = _check_params(params)
+    except BadRequestError as error:
+        return _json(request_error(error.message, ErrorCode.BAD_USER_INPUT), error.status, media_type)
+
+    prepared = runtime.documents.get(query)
+    if prepared.errors or prepared.document is None:
+        status = 400 if media_type == GRAPHQL_RESPONSE else 200
+        if prepared.document is None:
+            status = 400
+        return _json({"errors": [format_error(e) for e in prepared.errors]}, status, media_type)
+    operation = prepared.operation_type(operation_name)
+    if operation is None:
+        return _json(
+            request_error("operationName does not name an operation of the document", ErrorCode.BAD_USER_INPUT),
+            400,
+            media_type,
+        )
+    if operation is OperationType.SUBSCRIPTION:
+        return _json(request_error("subscriptions are not served over HTTP", ErrorCode.BAD_USER_INPUT), 400, media_type)
+    if request.method == "GET" and operation is not OperationType.QUERY:
+        return _json(
+            request_error("mutations must be sent with POST", ErrorCode.BAD_USER_INPUT),
+            405,
+            media_type,
+            allow="POST",
+        )
+
+    try:
+        claims = runtime.tokens.verify(_bearer(request))
+    except AuthenticationError as error:
+        return _unauthenticated(error, media_type)
+
+    async with runtime.sessions() as session:
+        try:
+            principal = await tenancy.principal_for_claims(session, claims)
+        except AuthenticationError as error:
+            return _unauthenticated(error, media_type)
+        requested_tenant = request.headers.get(runtime.settings.tenant_header)
+        if requested_tenant and requested_tenant not in (principal.tenant_slug, str(principal.tenant_id)):
+            return _json(
+                request_error("the token belongs to another tenant", ErrorCode.FORBIDDEN), 403, media_type
+            )
+        context = Context.create(session, principal)
+        result = execute(
+            schema._schema,
+            prepared.document,
+            context_value=context,
+            variable_values=variables,
+            operation_name=operation_name,
+            is_awaitable=optimized_is_awaitable,
+            **_EXECUTION_KWARGS,
+        )
+        if optimized_is_awaitable(result):
+            result = await result  # type: ignore[misc]
+        assert isinstance(result, ExecutionResult)
+        await session.rollback()
+    return _json(_payload(result), _status(result, media_type), media_type)
+
+
+def _payload(result: ExecutionResult) -> dict[str, Any]:
+    payload: dict[str, Any] = {}
+    if result.errors:
+        payload["errors"] = [format_error(error) for error in result.errors]
+    payload["data"] = result.data
+    return payload
+
+
+def _status(result: ExecutionResult, media_type: str) -> int:
+    if media_type == GRAPHQL_RESPONSE and result.data is None:
+        return 400
+    return 200
+
+
+def _unauthenticated(error: AuthenticationError, media_type: str) -> Response:
+    return _json(
+        request_error(f"Not authenticated: {error.reason}", ErrorCode.UNAUTHENTICATED),
+        401,
+        media_type,
+        **{"www-authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
+__all__ = ["GraphQLError", "graphql_endpoint"]

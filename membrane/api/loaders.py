@@ -1,0 +1,79 @@
+"""Per-request DataLoaders: one batched query per relation and query level.
+
+`ByIdLoader` loads rows by primary key; `PageLoader` loads the first page of children of many
+parents in one statement. Both resolve synchronously when a value is already known, so fields
+whose data was batched earlier do not pay for an awaitable.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, Generic, TypeVar
+
+from strawberry.dataloader import DataLoader
+
+from membrane.engagements.pagination import Page, PageRequest
+
+RowT = TypeVar("RowT")
+ExtraT = TypeVar("ExtraT", bound=Hashable)
+
+FetchByIds = Callable[[Sequence[uuid.UUID]], Awaitable[Sequence[Any]]]
+FetchPages = Callable[
+    [Sequence[uuid.UUID], PageRequest, Any], Awaitable[dict[uuid.UUID, Page[Any]]]
+]
+
+
+def known(loader: DataLoader[Any, Any], key: Any) -> tuple[bool, Any]:
+    """The value of a key already loaded, without creating an awaitable."""
+    future = loader.cache_map.get(key)
+    if future is not None and future.done() and not future.cancelled():
+        error = future.exception()
+        if error is None:
+            return True, future.result()
+    return False, None
+
+
+class ByIdLoader(DataLoader[uuid.UUID, RowT | None], Generic[RowT]):
+    def __init__(self, fetch: FetchByIds) -> None:
+        async def load(keys: list[uuid.UUID]) -> list[RowT | None]:
+            rows = await fetch(keys)
+            found = {row.id: row for row in rows}
+            return [found.get(key) for key in keys]
+
+        super().__init__(load_fn=load)
+
+    def get(self, key: uuid.UUID) -> RowT | None | Awaitable[RowT | None]:
+        hit, value = known(self, key)
+        return value if hit else self.load(key)
+
+    def remember(self, rows: Sequence[Any]) -> None:
+        for row in rows:
+            if self.cache_map.get(row.id) is None:
+                self.prime(row.id, row)
+
+
+PageKey = tuple[uuid.UUID, PageRequest, Hashable]
+
+
+class PageLoader(DataLoader[PageKey, Page[RowT]], Generic[RowT]):
+    def __init__(self, fetch: FetchPages) -> None:
+        async def load(keys: list[PageKey]) -> list[Page[RowT]]:
+            groups: dict[tuple[PageRequest, Hashable], list[uuid.UUID]] = {}
+            for parent_id, page, extra in keys:
+                groups.setdefault((page, extra), []).append(parent_id)
+            results: dict[PageKey, Page[RowT]] = {}
+            for (page, extra), parent_ids in groups.items():
+                pages = await fetch(parent_ids, page, extra)
+                for parent_id in parent_ids:
+                    results[(parent_id, page, extra)] = pages[parent_id]
+            return [results[key] for key in keys]
+
+        super().__init__(load_fn=load)
+
+    def get(
+        self, parent_id: uuid.UUID, page: PageRequest, extra: Hashable = None
+    ) -> Page[RowT] | Awaitable[Page[RowT]]:
+        key = (parent_id, page, extra)
+        hit, value = known(self, key)
+        return value if hit else self.load(key)

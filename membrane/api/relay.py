@@ -1,0 +1,71 @@
+"""Relay plumbing: global ids, opaque cursors and connections built from domain pages."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from strawberry import relay
+
+from membrane.engagements.pagination import Page, PageRequest
+from membrane.errors import InvalidInputError
+
+NodeT = TypeVar("NodeT", bound=relay.Node)
+RowT = TypeVar("RowT")
+
+_CURSOR_PREFIX = "c:"
+DEFAULT_PAGE_SIZE = 20
+
+
+def decode_global_id(value: relay.GlobalID | str, *, expected: str | Iterable[str], field: str) -> uuid.UUID:
+    """The UUID inside a global id of one of the expected types, or a BAD_USER_INPUT error."""
+    allowed = {expected} if isinstance(expected, str) else set(expected)
+    try:
+        global_id = value if isinstance(value, relay.GlobalID) else relay.GlobalID.from_id(value)
+        node_id = uuid.UUID(global_id.node_id)
+    except (ValueError, TypeError):
+        raise InvalidInputError(f"{field} is not a valid id", field=field) from None
+    if global_id.type_name not in allowed:
+        names = " or ".join(sorted(allowed))
+        raise InvalidInputError(f"{field} must be the id of a {names}", field=field)
+    return node_id
+
+
+def encode_cursor(row_id: uuid.UUID) -> str:
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{row_id.hex}".encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> uuid.UUID | None:
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode()).decode()
+        if not raw.startswith(_CURSOR_PREFIX):
+            raise ValueError(cursor)
+        return uuid.UUID(hex=raw[len(_CURSOR_PREFIX) :])
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInputError("after is not a valid cursor", field="after") from None
+
+
+def page_request(first: int | None, after: str | None) -> PageRequest:
+    return PageRequest(first=DEFAULT_PAGE_SIZE if first is None else first, after=decode_cursor(after))
+
+
+def connection(
+    page: Page[RowT],
+    to_node: Callable[[RowT], Any],
+    cursor_id: Callable[[RowT], uuid.UUID],
+) -> relay.Connection[Any]:
+    edges = [relay.Edge(cursor=encode_cursor(cursor_id(row)), node=to_node(row)) for row in page.items]
+    return relay.Connection(
+        edges=edges,
+        page_info=relay.PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )

@@ -1,0 +1,1 @@
+"""GraphQL types and loaders of tenants, organizations and users."""

@@ -1,0 +1,27 @@
+"""Loaders of users and organizations, by id."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from membrane.api.loaders import ByIdLoader
+from membrane.auth.principal import Principal
+from membrane.tenancy import service
+from membrane.tenancy.models import Organization, User
+
+
+class TenancyLoaders:
+    __slots__ = ("organization_by_id", "user_by_id")
+
+    def __init__(self, session: AsyncSession, principal: Principal) -> None:
+        async def users(ids: Sequence[uuid.UUID]) -> list[User]:
+            return await service.users_by_ids(session, principal, ids)
+
+        async def organizations(ids: Sequence[uuid.UUID]) -> list[Organization]:
+            return await service.organizations_by_ids(session, principal, ids)
+
+        self.user_by_id: ByIdLoader[User] = ByIdLoader(users)
+        self.organization_by_id: ByIdLoader[Organization] = ByIdLoader(organizations)

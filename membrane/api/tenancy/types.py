@@ -1,0 +1,110 @@
+"""GraphQL types of tenants, organizations, users and the viewer."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import strawberry
+from strawberry import relay
+
+from membrane.api.context import Info
+from membrane.tenancy.enums import OrganizationKind, OrganizationStatus, TenantRole, UserStatus
+from membrane.tenancy.models import Organization as OrganizationRow
+from membrane.tenancy.models import Tenant as TenantRow
+from membrane.tenancy.models import User as UserRow
+
+
+@strawberry.type(description="A company inside the tenant: the HOST or one of its PARTNERs.")
+class Organization(relay.Node):
+    id: relay.NodeID[str]
+    slug: str = strawberry.field(description="Short unique name used in URLs, e.g. `acme`.")
+    name: str = strawberry.field(description="Display name of the company.")
+    kind: OrganizationKind = strawberry.field(description="HOST or PARTNER.")
+    status: OrganizationStatus = strawberry.field(
+        description="SUSPENDED organizations' people cannot sign in."
+    )
+
+    @classmethod
+    def from_row(cls, row: OrganizationRow) -> Organization:
+        return cls(id=str(row.id), slug=row.slug, name=row.name, kind=row.kind, status=row.status)
+
+
+def organization_or_none(row: OrganizationRow | None) -> Organization | None:
+    return None if row is None else Organization.from_row(row)
+
+
+@strawberry.type(description="A person, belonging to exactly one organization.")
+class User(relay.Node):
+    id: relay.NodeID[str]
+    display_name: str = strawberry.field(description="Name shown to other members.")
+    email: str = strawberry.field(description="Email address reported by the user's IdP.")
+    status: UserStatus = strawberry.field(description="ACTIVE, SUSPENDED or DEPROVISIONED.")
+    organization_uuid: strawberry.Private[uuid.UUID]
+
+    @strawberry.field(description="The organization the user belongs to.")
+    def organization(
+        self, info: Info
+    ) -> Annotated[Organization, strawberry.lazy("membrane.api.tenancy.types")]:
+        return load_organization(info, self.organization_uuid)  # type: ignore[return-value]
+
+    @classmethod
+    def from_row(cls, row: UserRow) -> User:
+        return cls(
+            id=str(row.id),
+            display_name=row.display_name,
+            email=row.email,
+            status=row.status,
+            organization_uuid=row.organization_id,
+        )
+
+
+def user_or_none(row: UserRow | None) -> User | None:
+    return None if row is None else User.from_row(row)
+
+
+def load_organization(info: Info, organization_id: uuid.UUID) -> object:
+    """The organization as a value when already loaded, else an awaitable of it."""
+    loader = info.context.tenancy.organization_by_id
+    found = loader.get(organization_id)
+    if isinstance(found, OrganizationRow) or found is None:
+        return organization_or_none(found)
+    return _await_organization(found)
+
+
+async def _await_organization(pending: object) -> Organization | None:
+    return organization_or_none(await pending)  # type: ignore[misc]
+
+
+def load_user(info: Info, user_id: uuid.UUID | None) -> object:
+    """The user as a value when already loaded, else an awaitable of it."""
+    if user_id is None:
+        return None
+    found = info.context.tenancy.user_by_id.get(user_id)
+    if isinstance(found, UserRow) or found is None:
+        return user_or_none(found)
+    return _await_user(found)
+
+
+async def _await_user(pending: object) -> User | None:
+    return user_or_none(await pending)  # type: ignore[misc]
+
+
+@strawberry.type(description="The workspace the request acts in.")
+class Tenant:
+    slug: str = strawberry.field(description="Short unique name of the tenant.")
+    name: str = strawberry.field(description="Display name of the tenant.")
+
+    @classmethod
+    def from_row(cls, row: TenantRow) -> Tenant:
+        return cls(slug=row.slug, name=row.name)
+
+
+@strawberry.type(description="Who is asking: the signed-in user, their organization and roles.")
+class Viewer:
+    user: User = strawberry.field(description="The signed-in user.")
+    organization: Organization = strawberry.field(description="The user's organization.")
+    tenant: Tenant = strawberry.field(description="The tenant the request acts in.")
+    roles: list[TenantRole] = strawberry.field(
+        description="Tenant roles the user holds within their organization."
+    )

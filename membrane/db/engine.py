@@ -1,0 +1,65 @@
+"""Engines and sessions: plain `postgresql://` and `sqlite:///` URLs get their async drivers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+_ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
+
+
+class UnsupportedDatabaseError(ValueError):
+    """The database URL names a backend Membrane does not support."""
+
+
+def async_url(raw: str) -> URL:
+    """Map `postgresql://…` and `sqlite:///…` (with or without a driver) to the async driver."""
+    url = make_url(raw)
+    backend = url.get_backend_name()
+    if backend == "postgres":
+        backend = "postgresql"
+    if backend not in _ASYNC_DRIVERS:
+        raise UnsupportedDatabaseError(
+            f"unsupported database {backend!r}: use a postgresql:// or sqlite:/// URL"
+        )
+    return url.set(drivername=_ASYNC_DRIVERS[backend])
+
+
+def is_sqlite(url: URL | str) -> bool:
+    return make_url(str(url) if isinstance(url, URL) else url).get_backend_name() == "sqlite"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def create_engine(raw_url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+    url = async_url(raw_url)
+    if url.get_backend_name() == "sqlite":
+        engine = create_async_engine(url, echo=echo)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=False,
+        connect_args={"server_settings": {"application_name": "membrane"}},
+    )
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=True)

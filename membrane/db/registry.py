@@ -1,0 +1,7 @@
+"""Imports every model module so `Base.metadata` is complete (Alembic and tests use it)."""
+
+from membrane.db.base import Base
+from membrane.engagements import models as engagement_models
+from membrane.tenancy import models as tenancy_models
+
+__all__ = ["Base", "engagement_models", "tenancy_models"]

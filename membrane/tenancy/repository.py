@@ -1,0 +1,61 @@
+"""SQL of the tenancy domain. Every query takes the tenant it runs in."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from membrane.tenancy.ids import TenantId
+from membrane.tenancy.models import Organization, Tenant, User, UserRole
+
+
+def tenant_by_id(tenant_id: uuid.UUID) -> Select[tuple[Tenant]]:
+    return select(Tenant).where(Tenant.id == tenant_id)
+
+
+def tenant_by_slug(slug: str) -> Select[tuple[Tenant]]:
+    return select(Tenant).where(Tenant.slug == slug)
+
+
+def user_with_organization(
+    tenant_id: uuid.UUID, user_id: uuid.UUID
+) -> Select[tuple[User, Organization, Tenant]]:
+    return (
+        select(User, Organization, Tenant)
+        .join(Organization, Organization.id == User.organization_id)
+        .join(Tenant, Tenant.id == User.tenant_id)
+        .where(User.tenant_id == tenant_id, User.id == user_id)
+    )
+
+
+def user_roles(tenant_id: TenantId, user_id: uuid.UUID) -> Select[tuple[UserRole]]:
+    return select(UserRole).where(UserRole.tenant_id == tenant_id, UserRole.user_id == user_id)
+
+
+def users_by_ids(tenant_id: TenantId, ids: Sequence[uuid.UUID]) -> Select[tuple[User]]:
+    return select(User).where(User.tenant_id == tenant_id, User.id.in_(ids))
+
+
+def organizations_by_ids(
+    tenant_id: TenantId, ids: Sequence[uuid.UUID]
+) -> Select[tuple[Organization]]:
+    return select(Organization).where(Organization.tenant_id == tenant_id, Organization.id.in_(ids))
+
+
+def user_by_email(tenant_id: TenantId, email: str) -> Select[tuple[User]]:
+    return select(User).where(User.tenant_id == tenant_id, User.email == email.lower())
+
+
+async def roles_of_users(
+    session: AsyncSession, tenant_id: TenantId, user_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[UserRole]]:
+    rows = await session.scalars(
+        select(UserRole).where(UserRole.tenant_id == tenant_id, UserRole.user_id.in_(user_ids))
+    )
+    result: dict[uuid.UUID, list[UserRole]] = {}
+    for row in rows:
+        result.setdefault(row.user_id, []).append(row)
+    return result
