@@ -22,15 +22,31 @@ NAMING_CONVENTION = {
 }
 
 
+_last_uuid7 = [0, 0]
+
+
 def uuid7() -> uuid.UUID:
-    """A time-ordered UUID (RFC 9562 version 7), so primary keys sort by creation time."""
+    """A time-ordered UUID (RFC 9562 version 7), so primary keys sort by creation time.
+
+    Within one millisecond the 12-bit counter (`rand_a`) increases, so ids made by one
+    process are strictly increasing (RFC 9562, section 6.2, method 1).
+    """
     millis = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
+    last_millis, last_counter = _last_uuid7
+    if millis <= last_millis:
+        millis = last_millis
+        counter = last_counter + 1
+        if counter > 0xFFF:
+            millis, counter = last_millis + 1, 0
+    else:
+        counter = 0
+    _last_uuid7[0], _last_uuid7[1] = millis, counter
+    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
     value = (millis & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76
-    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= counter << 64
     value |= 0b10 << 62
-    value |= rand & ((1 << 62) - 1)
+    value |= rand
     return uuid.UUID(int=value)
 
 

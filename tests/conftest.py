@@ -1,0 +1,7 @@
+"""Test configuration: fixtures are registered by domain, explicitly."""
+
+pytest_plugins = [
+    "tests.fixtures.database",
+    "tests.fixtures.demo",
+    "tests.fixtures.api",
+]

@@ -1,0 +1,176 @@
+"""Row visibility: members see their engagements; content is SHARED or their own organization's.
+
+Ground truth is computed with plain SQL, independently of the services under test.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.fixtures.demo import DemoData
+from tests.support.sql import as_uuid, sql
+
+USERS = ["alice", "bruno", "chloe", "dmitri", "erin", "farid", "grace", "hiro"]
+CONTENT = {
+    "tasks": "tasks",
+    "threads": "threads",
+    "documents": "documents",
+    "milestones": "milestones",
+    "indicators": "indicators",
+}
+
+EVERYTHING = """
+query Everything {
+  engagements(first: 100) {
+    edges { node { id
+      tasks(first: 100) { edges { node { id zone } } }
+      threads(first: 100) { edges { node { id zone messages(first: 100) { edges { node { id } } } } } }
+      documents(first: 100) { edges { node { id zone } } }
+      milestones(first: 100) { edges { node { id zone } } }
+      indicators(first: 100) { edges { node { id zone } } }
+    } }
+  }
+}
+"""
+
+
+def _uuid(global_id: str) -> str:
+    return base64.b64decode(global_id).decode().split(":", 1)[1]
+
+
+async def _ground_truth(session: AsyncSession, tenant_id: str, user_id: str) -> dict[str, set[str]]:
+    params = {"tenant": tenant_id, "user": user_id}
+    is_host_admin = (
+        await session.execute(
+            *sql(
+                "SELECT count(*) FROM users u JOIN organizations o ON o.id = u.organization_id "
+                "JOIN user_roles r ON r.user_id = u.id "
+                "WHERE u.id = :user AND o.kind = 'HOST' AND r.role = 'ADMIN'",
+                **params,
+            )
+        )
+    ).scalar_one() > 0
+    if is_host_admin:
+        engagement_sql = "SELECT id FROM engagements WHERE tenant_id = :tenant"
+    else:
+        engagement_sql = (
+            "SELECT engagement_id FROM engagement_members WHERE tenant_id = :tenant AND user_id = :user"
+        )
+    truth = {
+        "engagements": {
+            _canonical(row[0]) for row in await session.execute(*sql(engagement_sql, **params))
+        }
+    }
+    org = (
+        await session.execute(*sql("SELECT organization_id FROM users WHERE id = :user", **params))
+    ).scalar_one()
+    for key, table in [*CONTENT.items(), ("messages", "messages")]:
+        rows = await session.execute(
+            *sql(
+                f"SELECT id, engagement_id, zone, owner_organization_id FROM {table} "  # noqa: S608
+                "WHERE tenant_id = :tenant",
+                tenant=tenant_id,
+            )
+        )
+        truth[key] = {
+            _canonical(row.id)
+            for row in rows
+            if _canonical(row.engagement_id) in truth["engagements"]
+            and (row.zone == "SHARED" or as_uuid(row.owner_organization_id) == as_uuid(org))
+        }
+    return truth
+
+
+def _seen(data: dict[str, Any]) -> dict[str, set[str]]:
+    seen: dict[str, set[str]] = {key: set() for key in ["engagements", *CONTENT, "messages"]}
+    for edge in data["engagements"]["edges"]:
+        node = edge["node"]
+        seen["engagements"].add(_uuid(node["id"]))
+        for key in CONTENT:
+            for item in node[key]["edges"]:
+                seen[key].add(_uuid(item["node"]["id"]))
+                if key == "threads":
+                    for message in item["node"]["messages"]["edges"]:
+                        seen["messages"].add(_uuid(message["node"]["id"]))
+    return seen
+
+
+@pytest.mark.parametrize("user", USERS)
+async def test_each_user_sees_exactly_their_rows(
+    user: str, as_user: Any, demo_data: DemoData, session: AsyncSession
+) -> None:
+    # given a demo user and the ground truth computed from the tables
+    seeded = demo_data.demo
+    truth = await _ground_truth(session, seeded.tenant_id, seeded.user(user)["id"])
+    # when they ask for every engagement and all its content
+    body = await as_user(user)(EVERYTHING)
+    # then they see exactly the visible rows, nothing more and nothing less
+    assert "errors" not in body
+    assert _normalise(_seen(body["data"])) == _normalise(truth)
+    if user == "dmitri":  # the auditor is a member of no engagement
+        assert not truth["engagements"]
+    else:
+        assert truth["tasks"], "the demo must give every member something to see"
+
+
+async def test_partner_never_sees_another_organizations_internal_content(
+    as_user: Any, demo_data: DemoData
+) -> None:
+    # given erin of Acme, a member of two engagements that also have host and Globex content
+    acme_id = demo_data.demo.organization("acme")["id"]
+    query = """{ engagements(first: 50) { edges { node {
+        tasks(first: 100) { edges { node { zone ownerOrganization { id } } } } } } } }"""
+    # when she lists all tasks
+    body = await as_user("erin")(query)
+    tasks = [
+        task["node"]
+        for engagement in body["data"]["engagements"]["edges"]
+        for task in engagement["node"]["tasks"]["edges"]
+    ]
+    # then every internal task is Acme's own, and shared tasks of others are there
+    assert tasks
+    internal_owners = {_uuid(t["ownerOrganization"]["id"]) for t in tasks if t["zone"] == "INTERNAL"}
+    assert internal_owners == {acme_id}
+    assert any(
+        t["zone"] == "SHARED" and _uuid(t["ownerOrganization"]["id"]) != acme_id for t in tasks
+    )
+
+
+async def test_host_internal_task_is_invisible_to_partner_by_id(
+    as_user: Any, demo_data: DemoData, session: AsyncSession
+) -> None:
+    # given a host-internal task of an engagement erin belongs to
+    engagement_id = demo_data.demo.engagement("Acme ERP rollout")["id"]
+    host_id = demo_data.demo.organization("northwind")["id"]
+    task_id = (
+        await session.execute(
+            *sql(
+                "SELECT id FROM tasks WHERE engagement_id = :e AND zone = 'INTERNAL' "
+                "AND owner_organization_id = :o LIMIT 1",
+                e=engagement_id,
+                o=host_id,
+            )
+        )
+    ).scalar_one()
+    global_id = base64.b64encode(f"Task:{_canonical(task_id)}".encode()).decode()
+    missing_id = base64.b64encode(b"Task:01a20000-0000-7000-8000-000000000000").decode()
+    query = "query($id: ID!) { node(id: $id) { id ... on Task { title } } }"
+    # when the partner and the host look it up by id
+    partner = await as_user("erin")(query, {"id": global_id})
+    partner_missing = await as_user("erin")(query, {"id": missing_id})
+    host = await as_user("alice")(query, {"id": global_id})
+    # then the partner gets exactly what a missing id gets, and the host gets the task
+    assert partner == partner_missing == {"data": {"node": None}}
+    assert host["data"]["node"]["id"] == global_id
+
+
+def _canonical(value: Any) -> str:
+    return str(as_uuid(value))
+
+
+def _normalise(sets: dict[str, set[str]]) -> dict[str, set[str]]:
+    return {key: {_canonical(v) for v in values} for key, values in sets.items()}
