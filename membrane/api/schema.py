@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 
+from membrane.api import enums as _enums  # noqa: F401  (registers enum descriptions)
 from membrane.api.engagements.mutations import EngagementMutations
 from membrane.api.engagements.queries import EngagementQueries
 from membrane.api.tenancy.queries import TenancyQueries
