@@ -50,5 +50,9 @@ async def test_list_page_statement_count_does_not_grow(
     assert "errors" not in full_body and "errors" not in small_body
     assert len(edges) == 20
     assert all(len(e["node"]["tasks"]["edges"]) == 10 for e in edges)
-    assert all(t["node"]["assignee"]["organization"]["name"] for e in edges for t in e["node"]["tasks"]["edges"])
+    assert all(
+        t["node"]["assignee"]["organization"]["name"]
+        for e in edges
+        for t in e["node"]["tasks"]["edges"]
+    )
     assert len(full) == len(small) <= STATEMENT_BOUND, full

@@ -25,7 +25,11 @@ def test_checked_in_sdl_is_current() -> None:
 
 def _committed_sdl() -> str | None:
     result = subprocess.run(
-        ["git", "show", "HEAD:schema.graphql"], cwd=ROOT, capture_output=True, text=True, check=False
+        ["git", "show", "HEAD:schema.graphql"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return result.stdout if result.returncode == 0 else None
 

@@ -57,9 +57,7 @@ async def _ground_truth(session: AsyncSession, tenant_id: str, user_id: str) -> 
     if is_host_admin:
         engagement_sql = "SELECT id FROM engagements WHERE tenant_id = :tenant"
     else:
-        engagement_sql = (
-            "SELECT engagement_id FROM engagement_members WHERE tenant_id = :tenant AND user_id = :user"
-        )
+        engagement_sql = "SELECT engagement_id FROM engagement_members WHERE tenant_id = :tenant AND user_id = :user"
     truth = {
         "engagements": {
             _canonical(row[0]) for row in await session.execute(*sql(engagement_sql, **params))
@@ -71,7 +69,7 @@ async def _ground_truth(session: AsyncSession, tenant_id: str, user_id: str) -> 
     for key, table in [*CONTENT.items(), ("messages", "messages")]:
         rows = await session.execute(
             *sql(
-                f"SELECT id, engagement_id, zone, owner_organization_id FROM {table} "  # noqa: S608
+                f"SELECT id, engagement_id, zone, owner_organization_id FROM {table} "
                 "WHERE tenant_id = :tenant",
                 tenant=tenant_id,
             )
@@ -133,7 +131,9 @@ async def test_partner_never_sees_another_organizations_internal_content(
     ]
     # then every internal task is Acme's own, and shared tasks of others are there
     assert tasks
-    internal_owners = {_uuid(t["ownerOrganization"]["id"]) for t in tasks if t["zone"] == "INTERNAL"}
+    internal_owners = {
+        _uuid(t["ownerOrganization"]["id"]) for t in tasks if t["zone"] == "INTERNAL"
+    }
     assert internal_owners == {acme_id}
     assert any(
         t["zone"] == "SHARED" and _uuid(t["ownerOrganization"]["id"]) != acme_id for t in tasks

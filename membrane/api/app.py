@@ -50,16 +50,14 @@ async def readyz(request: Request) -> Response:
     try:
         async with runtime.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
-    except Exception:  # noqa: BLE001 - any failure means not ready
+    except Exception:
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
 async def jwks(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
-    return JSONResponse(
-        runtime.tokens.jwks(), headers={"cache-control": "public, max-age=300"}
-    )
+    return JSONResponse(runtime.tokens.jwks(), headers={"cache-control": "public, max-age=300"})
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

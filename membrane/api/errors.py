@@ -28,12 +28,18 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     original = error.original_error
     formatted: dict[str, Any] = {"message": error.message}
     if error.locations:
-        formatted["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+        formatted["locations"] = [
+            {"line": loc.line, "column": loc.column} for loc in error.locations
+        ]
     if error.path is not None:
         formatted["path"] = list(error.path)
     extensions: dict[str, Any]
     if original is None:
-        code = ErrorCode.QUERY_TOO_COMPLEX if _DEPTH_MESSAGE in error.message else ErrorCode.BAD_USER_INPUT
+        code = (
+            ErrorCode.QUERY_TOO_COMPLEX
+            if _DEPTH_MESSAGE in error.message
+            else ErrorCode.BAD_USER_INPUT
+        )
         extensions = {"code": code.value}
         if error.extensions:
             extensions = {**error.extensions, **extensions}

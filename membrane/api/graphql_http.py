@@ -12,9 +12,9 @@ import orjson
 from graphql import ExecutionResult, GraphQLError, OperationType, execute
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema._graphql_core import execution_context_class_kwargs
-from strawberry.execution.is_awaitable import optimized_is_awaitable
 
 from membrane.api.context import Context
 from membrane.api.errors import format_error, request_error
@@ -26,13 +26,13 @@ from membrane.tenancy import service as tenancy
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
-_EXECUTION_KWARGS: dict[str, Any] = execution_context_class_kwargs(
-    schema.execution_context_class
-)
+_EXECUTION_KWARGS: dict[str, Any] = execution_context_class_kwargs(schema.execution_context_class)
 
 
 def _json(payload: Any, status: int = 200, media_type: str = JSON, **headers: str) -> Response:
-    return Response(orjson.dumps(payload), status_code=status, media_type=media_type, headers=headers)
+    return Response(
+        orjson.dumps(payload), status_code=status, media_type=media_type, headers=headers
+    )
 
 
 def _response_media_type(request: Request) -> str:
@@ -103,7 +103,9 @@ async def graphql_endpoint(request: Request) -> Response:
         and "query" not in request.query_params
     ):
         if runtime.settings.production:
-            return _json(request_error("GraphiQL is disabled in production", ErrorCode.NOT_FOUND), 404)
+            return _json(
+                request_error("GraphiQL is disabled in production", ErrorCode.NOT_FOUND), 404
+            )
         return HTMLResponse(get_graphql_ide_html("graphiql"))
 
     media_type = _response_media_type(request)
@@ -111,7 +113,9 @@ async def graphql_endpoint(request: Request) -> Response:
         params = await _read_params(request)
         query, variables, operation_name = _check_params(params)
     except BadRequestError as error:
-        return _json(request_error(error.message, ErrorCode.BAD_USER_INPUT), error.status, media_type)
+        return _json(
+            request_error(error.message, ErrorCode.BAD_USER_INPUT), error.status, media_type
+        )
 
     prepared = runtime.documents.get(query)
     if prepared.errors or prepared.document is None:
@@ -122,12 +126,18 @@ async def graphql_endpoint(request: Request) -> Response:
     operation = prepared.operation_type(operation_name)
     if operation is None:
         return _json(
-            request_error("operationName does not name an operation of the document", ErrorCode.BAD_USER_INPUT),
+            request_error(
+                "operationName does not name an operation of the document", ErrorCode.BAD_USER_INPUT
+            ),
             400,
             media_type,
         )
     if operation is OperationType.SUBSCRIPTION:
-        return _json(request_error("subscriptions are not served over HTTP", ErrorCode.BAD_USER_INPUT), 400, media_type)
+        return _json(
+            request_error("subscriptions are not served over HTTP", ErrorCode.BAD_USER_INPUT),
+            400,
+            media_type,
+        )
     if request.method == "GET" and operation is not OperationType.QUERY:
         return _json(
             request_error("mutations must be sent with POST", ErrorCode.BAD_USER_INPUT),
@@ -147,9 +157,14 @@ async def graphql_endpoint(request: Request) -> Response:
         except AuthenticationError as error:
             return _unauthenticated(error, media_type)
         requested_tenant = request.headers.get(runtime.settings.tenant_header)
-        if requested_tenant and requested_tenant not in (principal.tenant_slug, str(principal.tenant_id)):
+        if requested_tenant and requested_tenant not in (
+            principal.tenant_slug,
+            str(principal.tenant_id),
+        ):
             return _json(
-                request_error("the token belongs to another tenant", ErrorCode.FORBIDDEN), 403, media_type
+                request_error("the token belongs to another tenant", ErrorCode.FORBIDDEN),
+                403,
+                media_type,
             )
         context = Context.create(session, principal)
         result = execute(
@@ -158,7 +173,7 @@ async def graphql_endpoint(request: Request) -> Response:
             context_value=context,
             variable_values=variables,
             operation_name=operation_name,
-            is_awaitable=optimized_is_awaitable,
+            is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
             **_EXECUTION_KWARGS,
         )
         if optimized_is_awaitable(result):

@@ -43,7 +43,7 @@ class ByIdLoader(DataLoader[uuid.UUID, RowT | None], Generic[RowT]):
 
         super().__init__(load_fn=load)
 
-    def get(self, key: uuid.UUID) -> RowT | None | Awaitable[RowT | None]:
+    def get(self, key: uuid.UUID) -> RowT | Awaitable[RowT | None] | None:
         hit, value = known(self, key)
         return value if hit else self.load(key)
 
@@ -70,6 +70,11 @@ class PageLoader(DataLoader[PageKey, Page[RowT]], Generic[RowT]):
             return [results[key] for key in keys]
 
         super().__init__(load_fn=load)
+
+    def fetch(
+        self, parent_id: uuid.UUID, page: PageRequest, extra: Hashable = None
+    ) -> Awaitable[Page[RowT]]:
+        return self.load((parent_id, page, extra))
 
     def get(
         self, parent_id: uuid.UUID, page: PageRequest, extra: Hashable = None

@@ -20,7 +20,9 @@ _CURSOR_PREFIX = "c:"
 DEFAULT_PAGE_SIZE = 20
 
 
-def decode_global_id(value: relay.GlobalID | str, *, expected: str | Iterable[str], field: str) -> uuid.UUID:
+def decode_global_id(
+    value: relay.GlobalID | str, *, expected: str | Iterable[str], field: str
+) -> uuid.UUID:
     """The UUID inside a global id of one of the expected types, or a BAD_USER_INPUT error."""
     allowed = {expected} if isinstance(expected, str) else set(expected)
     try:
@@ -51,7 +53,9 @@ def decode_cursor(cursor: str | None) -> uuid.UUID | None:
 
 
 def page_request(first: int | None, after: str | None) -> PageRequest:
-    return PageRequest(first=DEFAULT_PAGE_SIZE if first is None else first, after=decode_cursor(after))
+    return PageRequest(
+        first=DEFAULT_PAGE_SIZE if first is None else first, after=decode_cursor(after)
+    )
 
 
 def connection(
@@ -59,7 +63,9 @@ def connection(
     to_node: Callable[[RowT], Any],
     cursor_id: Callable[[RowT], uuid.UUID],
 ) -> relay.Connection[Any]:
-    edges = [relay.Edge(cursor=encode_cursor(cursor_id(row)), node=to_node(row)) for row in page.items]
+    edges = [
+        relay.Edge(cursor=encode_cursor(cursor_id(row)), node=to_node(row)) for row in page.items
+    ]
     return relay.Connection(
         edges=edges,
         page_info=relay.PageInfo(

@@ -105,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the HTTP API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--no-migrate", action="store_true", help="do not upgrade the database first")
+    serve.add_argument(
+        "--no-migrate", action="store_true", help="do not upgrade the database first"
+    )
     serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.set_defaults(handler=cmd_serve)
 

@@ -36,7 +36,9 @@ class DemoEngagement:
 
 
 ORGANIZATIONS = (
-    DemoOrganization("northwind", "Northwind Consulting", OrganizationKind.HOST, "northwind.example"),
+    DemoOrganization(
+        "northwind", "Northwind Consulting", OrganizationKind.HOST, "northwind.example"
+    ),
     DemoOrganization("acme", "Acme Manufacturing", OrganizationKind.PARTNER, "acme.example"),
     DemoOrganization("globex", "Globex Logistics", OrganizationKind.PARTNER, "globex.example"),
 )

@@ -51,7 +51,9 @@ class SeedReport:
         }
 
 
-def _zone_plan(index: int, host_id: uuid.UUID, partner_ids: list[uuid.UUID]) -> tuple[Zone, uuid.UUID]:
+def _zone_plan(
+    index: int, host_id: uuid.UUID, partner_ids: list[uuid.UUID]
+) -> tuple[Zone, uuid.UUID]:
     """Most content shared; some internal to the host; some internal to a partner."""
     slot = index % 8
     if slot in (0, 1, 2, 3, 4):
@@ -66,9 +68,7 @@ async def _insert(session: AsyncSession, model: Any, rows: list[dict[str, Any]])
         await session.execute(insert(model), rows[start : start + _BATCH])
 
 
-async def seed_demo(
-    session: AsyncSession, *, slug: str = "demo", scale: int = 1
-) -> SeedReport:
+async def seed_demo(session: AsyncSession, *, slug: str = "demo", scale: int = 1) -> SeedReport:
     if scale < 1:
         raise ValueError("scale must be at least 1")
     await session.execute(delete(Tenant).where(Tenant.slug == slug))
@@ -79,7 +79,9 @@ async def seed_demo(
 
     orgs: dict[str, Organization] = {}
     for demo_org in ORGANIZATIONS:
-        org = Organization(tenant_id=tenant.id, slug=demo_org.slug, name=demo_org.name, kind=demo_org.kind)
+        org = Organization(
+            tenant_id=tenant.id, slug=demo_org.slug, name=demo_org.name, kind=demo_org.kind
+        )
         session.add(org)
         orgs[demo_org.slug] = org
     await session.flush()
@@ -94,8 +96,13 @@ async def seed_demo(
             )
         )
         report.organizations.append(
-            {"id": str(orgs[demo_org.slug].id), "slug": demo_org.slug, "name": demo_org.name,
-             "kind": demo_org.kind.value, "domain": demo_org.domain}
+            {
+                "id": str(orgs[demo_org.slug].id),
+                "slug": demo_org.slug,
+                "name": demo_org.name,
+                "kind": demo_org.kind.value,
+                "domain": demo_org.domain,
+            }
         )
 
     users: dict[str, User] = {}
@@ -116,100 +123,199 @@ async def seed_demo(
         for role in demo_user.roles:
             session.add(UserRole(tenant_id=tenant.id, user_id=users[demo_user.key].id, role=role))
         report.users.append(
-            {"id": str(users[demo_user.key].id), "email": users[demo_user.key].email,
-             "name": demo_user.name, "organization": demo_user.organization,
-             "roles": [r.value for r in demo_user.roles]}
+            {
+                "id": str(users[demo_user.key].id),
+                "email": users[demo_user.key].email,
+                "name": demo_user.name,
+                "organization": demo_user.organization,
+                "roles": [r.value for r in demo_user.roles],
+            }
         )
     await session.flush()
 
     host = orgs["northwind"]
-    counts = dict.fromkeys(("engagements", "tasks", "threads", "messages", "documents",
-                            "milestones", "indicators"), 0)
-    rows: dict[Any, list[dict[str, Any]]] = {model: [] for model in (
-        Engagement, Participant, Membership, Task, Thread, Message, Document, DocumentVersion,
-        Milestone, Indicator, IndicatorValue)}
+    counts = dict.fromkeys(
+        ("engagements", "tasks", "threads", "messages", "documents", "milestones", "indicators"), 0
+    )
+    rows: dict[Any, list[dict[str, Any]]] = {
+        model: []
+        for model in (
+            Engagement,
+            Participant,
+            Membership,
+            Task,
+            Thread,
+            Message,
+            Document,
+            DocumentVersion,
+            Milestone,
+            Indicator,
+            IndicatorValue,
+        )
+    }
     tasks_per_engagement = len(TASK_TITLES) + 3 * (scale - 1)
     today = date(2026, 11, 23)
     for copy, demo in itertools.product(range(scale), ENGAGEMENTS):
         engagement_id = uuid7()
         name = demo.name if scale == 1 else f"{demo.name} #{copy + 1}"
-        rows[Engagement].append({
-            "id": engagement_id, "tenant_id": tenant.id, "host_organization_id": host.id,
-            "name": name, "description": demo.description, "status": EngagementStatus.ACTIVE,
-            "starts_on": today - timedelta(days=30), "ends_on": today + timedelta(days=150),
-            "budget_cents": 25_000_000, "created_at": tenant.created_at,
-        })
-        report.engagements.append({"id": str(engagement_id), "name": name,
-                                   "partners": list(demo.partners)})
+        rows[Engagement].append(
+            {
+                "id": engagement_id,
+                "tenant_id": tenant.id,
+                "host_organization_id": host.id,
+                "name": name,
+                "description": demo.description,
+                "status": EngagementStatus.ACTIVE,
+                "starts_on": today - timedelta(days=30),
+                "ends_on": today + timedelta(days=150),
+                "budget_cents": 25_000_000,
+                "created_at": tenant.created_at,
+            }
+        )
+        report.engagements.append(
+            {"id": str(engagement_id), "name": name, "partners": list(demo.partners)}
+        )
         counts["engagements"] += 1
         partner_ids = [orgs[p].id for p in demo.partners]
         for org_id in [host.id, *partner_ids]:
-            rows[Participant].append({"tenant_id": tenant.id, "engagement_id": engagement_id,
-                                      "organization_id": org_id, "created_at": tenant.created_at})
+            rows[Participant].append(
+                {
+                    "tenant_id": tenant.id,
+                    "engagement_id": engagement_id,
+                    "organization_id": org_id,
+                    "created_at": tenant.created_at,
+                }
+            )
         members_by_org: dict[uuid.UUID, list[uuid.UUID]] = {}
-        for key, role in demo.members:
+        for key, engagement_role in demo.members:
             user = users[key]
-            rows[Membership].append({"tenant_id": tenant.id, "engagement_id": engagement_id,
-                                     "user_id": user.id, "organization_id": user.organization_id,
-                                     "role": role, "created_at": tenant.created_at})
+            rows[Membership].append(
+                {
+                    "tenant_id": tenant.id,
+                    "engagement_id": engagement_id,
+                    "user_id": user.id,
+                    "organization_id": user.organization_id,
+                    "role": engagement_role,
+                    "created_at": tenant.created_at,
+                }
+            )
             members_by_org.setdefault(user.organization_id, []).append(user.id)
 
-        def content(index: int) -> dict[str, Any]:
+        def content(
+            index: int,
+            engagement_id: uuid.UUID = engagement_id,
+            partner_ids: list[uuid.UUID] = partner_ids,
+            members_by_org: dict[uuid.UUID, list[uuid.UUID]] = members_by_org,
+        ) -> dict[str, Any]:
             zone, owner = _zone_plan(index, host.id, partner_ids)
             creator = members_by_org[owner][index % len(members_by_org[owner])]
-            return {"id": uuid7(), "tenant_id": tenant.id, "engagement_id": engagement_id,
-                    "owner_organization_id": owner, "zone": zone, "created_by_id": creator,
-                    "created_at": tenant.created_at}
+            return {
+                "id": uuid7(),
+                "tenant_id": tenant.id,
+                "engagement_id": engagement_id,
+                "owner_organization_id": owner,
+                "zone": zone,
+                "created_by_id": creator,
+                "created_at": tenant.created_at,
+            }
 
         for index in range(tasks_per_engagement):
             base = content(index)
             owner = base["owner_organization_id"]
-            assignees = (members_by_org[owner] if base["zone"] is Zone.INTERNAL
-                         else [u for ids in members_by_org.values() for u in ids])
-            rows[Task].append({
-                **base, "title": TASK_TITLES[index % len(TASK_TITLES)],
-                "description": f"{TASK_TITLES[index % len(TASK_TITLES)]} for {name}.",
-                "status": list(TaskStatus)[index % len(TaskStatus)],
-                "assignee_id": assignees[index % len(assignees)],
-                "due_on": today + timedelta(days=7 + index), "estimate_hours": 4.0 + index % 5,
-                "internal_notes": "Margin is thin here; keep scope tight." if owner == host.id else "",
-                "cost_cents": 40_000 + 1_000 * (index % 9), "updated_at": None,
-            })
+            assignees = (
+                members_by_org[owner]
+                if base["zone"] is Zone.INTERNAL
+                else [u for ids in members_by_org.values() for u in ids]
+            )
+            rows[Task].append(
+                {
+                    **base,
+                    "title": TASK_TITLES[index % len(TASK_TITLES)],
+                    "description": f"{TASK_TITLES[index % len(TASK_TITLES)]} for {name}.",
+                    "status": list(TaskStatus)[index % len(TaskStatus)],
+                    "assignee_id": assignees[index % len(assignees)],
+                    "due_on": today + timedelta(days=7 + index),
+                    "estimate_hours": 4.0 + index % 5,
+                    "internal_notes": "Margin is thin here; keep scope tight."
+                    if owner == host.id
+                    else "",
+                    "cost_cents": 40_000 + 1_000 * (index % 9),
+                    "updated_at": None,
+                }
+            )
         counts["tasks"] += tasks_per_engagement
         for index in range(4):
             base = content(index * 3)
             rows[Thread].append({**base, "title": f"Weekly sync {index + 1}"})
             for number in range(3):
-                rows[Message].append({**content(0), "id": uuid7(), "thread_id": base["id"],
-                                      "owner_organization_id": base["owner_organization_id"],
-                                      "zone": base["zone"], "created_by_id": base["created_by_id"],
-                                      "body": f"Update {number + 1} on {name}."})
+                rows[Message].append(
+                    {
+                        **content(0),
+                        "id": uuid7(),
+                        "thread_id": base["id"],
+                        "owner_organization_id": base["owner_organization_id"],
+                        "zone": base["zone"],
+                        "created_by_id": base["created_by_id"],
+                        "body": f"Update {number + 1} on {name}.",
+                    }
+                )
                 counts["messages"] += 1
             counts["threads"] += 1
         for index in range(3):
             base = content(index * 2 + 1)
             body = f"Working notes {index + 1} for {name}."
-            rows[Document].append({**base, "title": f"Design note {index + 1}", "current_version": 1,
-                                   "size_bytes": len(body.encode())})
-            rows[DocumentVersion].append({"id": uuid7(), "tenant_id": tenant.id,
-                                          "document_id": base["id"], "number": 1, "body": body,
-                                          "size_bytes": len(body.encode()),
-                                          "created_by_id": base["created_by_id"],
-                                          "created_at": tenant.created_at})
+            rows[Document].append(
+                {
+                    **base,
+                    "title": f"Design note {index + 1}",
+                    "current_version": 1,
+                    "size_bytes": len(body.encode()),
+                }
+            )
+            rows[DocumentVersion].append(
+                {
+                    "id": uuid7(),
+                    "tenant_id": tenant.id,
+                    "document_id": base["id"],
+                    "number": 1,
+                    "body": body,
+                    "size_bytes": len(body.encode()),
+                    "created_by_id": base["created_by_id"],
+                    "created_at": tenant.created_at,
+                }
+            )
             counts["documents"] += 1
         for index in range(2):
-            rows[Milestone].append({**content(index * 5), "title": f"Phase {index + 1} sign-off",
-                                    "due_on": today + timedelta(days=45 * (index + 1)),
-                                    "status": MilestoneStatus.PLANNED})
+            rows[Milestone].append(
+                {
+                    **content(index * 5),
+                    "title": f"Phase {index + 1} sign-off",
+                    "due_on": today + timedelta(days=45 * (index + 1)),
+                    "status": MilestoneStatus.PLANNED,
+                }
+            )
             counts["milestones"] += 1
         for index, (kpi, unit) in enumerate((("On-time delivery", "%"), ("Lead time", "days"))):
             base = content(index * 5)
-            rows[Indicator].append({**base, "name": kpi, "unit": unit, "target": 95.0 - 80 * index,
-                                    "current_value": 88.0 - 75 * index})
-            rows[IndicatorValue].append({"id": uuid7(), "tenant_id": tenant.id,
-                                         "indicator_id": base["id"], "value": 88.0 - 75 * index,
-                                         "recorded_by_id": base["created_by_id"],
-                                         "created_at": tenant.created_at})
+            rows[Indicator].append(
+                {
+                    **base,
+                    "name": kpi,
+                    "unit": unit,
+                    "target": 95.0 - 80 * index,
+                    "current_value": 88.0 - 75 * index,
+                }
+            )
+            rows[IndicatorValue].append(
+                {
+                    "id": uuid7(),
+                    "tenant_id": tenant.id,
+                    "indicator_id": base["id"],
+                    "value": 88.0 - 75 * index,
+                    "recorded_by_id": base["created_by_id"],
+                    "created_at": tenant.created_at,
+                }
+            )
             counts["indicators"] += 1
 
     for model, model_rows in rows.items():

@@ -19,22 +19,20 @@ RowT = TypeVar("RowT")
 
 def engagements_page(
     scope: VisibilityScope, page: PageRequest, *filters: ColumnElement[bool]
-) -> Select[tuple[Engagement]]:
+) -> Select[Engagement]:
     query = select(Engagement).where(scope.engagement_visible(), *filters)
     if page.after is not None:
         query = query.where(Engagement.id > page.after)
     return query.order_by(Engagement.id).limit(page.first + 1)
 
 
-def engagements_by_ids(
-    scope: VisibilityScope, ids: Sequence[uuid.UUID]
-) -> Select[tuple[Engagement]]:
+def engagements_by_ids(scope: VisibilityScope, ids: Sequence[uuid.UUID]) -> Select[Engagement]:
     return select(Engagement).where(scope.engagement_visible(), Engagement.id.in_(ids))
 
 
 def content_by_ids(
     scope: VisibilityScope, model: type[ContentT], ids: Sequence[uuid.UUID]
-) -> Select[tuple[ContentT]]:
+) -> Select[ContentT]:
     return select(model).where(scope.content_visible(model), model.id.in_(ids))
 
 
@@ -45,7 +43,7 @@ def first_per_parent(
     parent_ids: Sequence[uuid.UUID],
     page: PageRequest,
     *filters: ColumnElement[bool],
-) -> Select[tuple[RowT]]:
+) -> Select[RowT]:
     """The first `page.first + 1` rows of each parent, ordered by key, in one statement."""
     conditions = [parent_column.in_(parent_ids), *filters]
     if page.after is not None:
@@ -68,7 +66,7 @@ def content_first_per_engagement(
     engagement_ids: Sequence[uuid.UUID],
     page: PageRequest,
     *filters: ColumnElement[bool],
-) -> Select[tuple[ContentT]]:
+) -> Select[ContentT]:
     return first_per_parent(
         model,
         model.engagement_id,
@@ -82,7 +80,7 @@ def content_first_per_engagement(
 
 def participants_first_per_engagement(
     scope: VisibilityScope, engagement_ids: Sequence[uuid.UUID], page: PageRequest
-) -> Select[tuple[Participant]]:
+) -> Select[Participant]:
     return first_per_parent(
         Participant,
         Participant.engagement_id,
@@ -96,7 +94,7 @@ def participants_first_per_engagement(
 
 def members_first_per_engagement(
     scope: VisibilityScope, engagement_ids: Sequence[uuid.UUID], page: PageRequest
-) -> Select[tuple[Membership]]:
+) -> Select[Membership]:
     return first_per_parent(
         Membership,
         Membership.engagement_id,
@@ -110,7 +108,7 @@ def members_first_per_engagement(
 
 def membership(
     scope: VisibilityScope, engagement_id: uuid.UUID, user_id: uuid.UUID
-) -> Select[tuple[Membership]]:
+) -> Select[Membership]:
     return select(Membership).where(
         Membership.tenant_id == scope.tenant_id,
         Membership.engagement_id == engagement_id,
@@ -120,7 +118,7 @@ def membership(
 
 def participant(
     scope: VisibilityScope, engagement_id: uuid.UUID, organization_id: uuid.UUID
-) -> Select[tuple[Participant]]:
+) -> Select[Participant]:
     return select(Participant).where(
         Participant.tenant_id == scope.tenant_id,
         Participant.engagement_id == engagement_id,
@@ -130,7 +128,7 @@ def participant(
 
 def roles_in_engagements(
     scope: VisibilityScope, engagement_ids: Sequence[uuid.UUID]
-) -> Select[tuple[Membership]]:
+) -> Select[Membership]:
     return select(Membership).where(
         Membership.tenant_id == scope.tenant_id,
         Membership.user_id == scope.user_id,

@@ -28,7 +28,7 @@ class VisibilityScope:
     sees_all_engagements: bool
     principal: Principal
 
-    def engagement_ids(self) -> Select[tuple[uuid.UUID]]:
+    def engagement_ids(self) -> Select[uuid.UUID]:
         """The engagements this scope may see, as a subquery."""
         if self.sees_all_engagements:
             return select(Engagement.id).where(Engagement.tenant_id == self.tenant_id)

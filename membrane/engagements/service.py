@@ -81,7 +81,8 @@ async def content_pages(
     if zone is not None:
         extra.append(model.zone == zone)
     if status is not None:
-        extra.append(getattr(model, "status") == status)
+        status_column: Any = getattr(model, "status")  # noqa: B009 - only some models have one
+        extra.append(status_column == status)
     rows = await session.scalars(
         repository.content_first_per_engagement(scope, model, engagement_ids, page, *extra)
     )

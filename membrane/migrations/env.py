@@ -1,4 +1,4 @@
-"""Alembic environment: migrates the database named by the configuration, through the async driver."""
+"""Alembic environment: migrates the configured database through its async driver."""
 
 from __future__ import annotations
 

@@ -12,17 +12,17 @@ from membrane.tenancy.ids import TenantId
 from membrane.tenancy.models import Organization, Tenant, User, UserRole
 
 
-def tenant_by_id(tenant_id: uuid.UUID) -> Select[tuple[Tenant]]:
+def tenant_by_id(tenant_id: uuid.UUID) -> Select[Tenant]:
     return select(Tenant).where(Tenant.id == tenant_id)
 
 
-def tenant_by_slug(slug: str) -> Select[tuple[Tenant]]:
+def tenant_by_slug(slug: str) -> Select[Tenant]:
     return select(Tenant).where(Tenant.slug == slug)
 
 
 def user_with_organization(
     tenant_id: uuid.UUID, user_id: uuid.UUID
-) -> Select[tuple[User, Organization, Tenant]]:
+) -> Select[User, Organization, Tenant]:
     return (
         select(User, Organization, Tenant)
         .join(Organization, Organization.id == User.organization_id)
@@ -31,21 +31,19 @@ def user_with_organization(
     )
 
 
-def user_roles(tenant_id: TenantId, user_id: uuid.UUID) -> Select[tuple[UserRole]]:
+def user_roles(tenant_id: TenantId, user_id: uuid.UUID) -> Select[UserRole]:
     return select(UserRole).where(UserRole.tenant_id == tenant_id, UserRole.user_id == user_id)
 
 
-def users_by_ids(tenant_id: TenantId, ids: Sequence[uuid.UUID]) -> Select[tuple[User]]:
+def users_by_ids(tenant_id: TenantId, ids: Sequence[uuid.UUID]) -> Select[User]:
     return select(User).where(User.tenant_id == tenant_id, User.id.in_(ids))
 
 
-def organizations_by_ids(
-    tenant_id: TenantId, ids: Sequence[uuid.UUID]
-) -> Select[tuple[Organization]]:
+def organizations_by_ids(tenant_id: TenantId, ids: Sequence[uuid.UUID]) -> Select[Organization]:
     return select(Organization).where(Organization.tenant_id == tenant_id, Organization.id.in_(ids))
 
 
-def user_by_email(tenant_id: TenantId, email: str) -> Select[tuple[User]]:
+def user_by_email(tenant_id: TenantId, email: str) -> Select[User]:
     return select(User).where(User.tenant_id == tenant_id, User.email == email.lower())
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
@@ -13,10 +14,8 @@ def sql(statement: str, **params: Any) -> tuple[TextClause, dict[str, Any]]:
     values: dict[str, Any] = {}
     for name, value in params.items():
         if isinstance(value, str):
-            try:
+            with contextlib.suppress(ValueError):
                 value = uuid.UUID(value)
-            except ValueError:
-                pass
         if isinstance(value, uuid.UUID) and f":{name}" in statement:
             clause = clause.bindparams(bindparam(name, type_=Uuid()))
         if f":{name}" in statement:

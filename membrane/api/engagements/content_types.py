@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
@@ -16,6 +16,9 @@ from membrane.api.relay import connection, page_request
 from membrane.api.tenancy.types import Organization, User, load_organization, load_user
 from membrane.engagements import models
 from membrane.engagements.enums import MilestoneStatus, TaskStatus, Zone
+
+if TYPE_CHECKING:
+    from membrane.api.engagements.types import Engagement
 
 EngagementRef = Annotated["Engagement", strawberry.lazy("membrane.api.engagements.types")]
 
@@ -135,7 +138,7 @@ class Thread(relay.Node):
     async def messages(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> relay.Connection[Message]:
-        page = await info.context.engagements.messages.get(
+        page = await info.context.engagements.messages.fetch(
             uuid.UUID(self.id), page_request(first, after)
         )
         return connection(page, Message.from_row, lambda row: row.id)
@@ -200,7 +203,7 @@ class Document(relay.Node):
     async def versions(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> relay.Connection[DocumentVersion]:
-        page = await info.context.engagements.versions.get(
+        page = await info.context.engagements.versions.fetch(
             uuid.UUID(self.id), page_request(first, after)
         )
         return connection(page, DocumentVersion.from_row, lambda row: row.id)
@@ -279,8 +282,8 @@ class Indicator(relay.Node):
     @strawberry.field(description="Recorded values, oldest first.")
     async def history(
         self, info: Info, first: int | None = 20, after: str | None = None
-    ) -> relay.Connection[IndicatorValue]:
-        page = await info.context.engagements.indicator_values.get(
+    ) -> relay.Connection[IndicatorValue]:  # type: ignore[type-var]
+        page = await info.context.engagements.indicator_values.fetch(
             uuid.UUID(self.id), page_request(first, after)
         )
         return connection(page, IndicatorValue.from_row, lambda row: row.id)

@@ -7,6 +7,7 @@ from collections.abc import Hashable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.dataloader import DataLoader
 
 from membrane.api.loaders import ByIdLoader, PageLoader
 from membrane.engagements import service
@@ -27,7 +28,6 @@ from membrane.engagements.models import (
 )
 from membrane.engagements.pagination import Page, PageRequest
 from membrane.engagements.scope import VisibilityScope
-from strawberry.dataloader import DataLoader
 
 
 class EngagementLoaders:
@@ -89,9 +89,7 @@ class EngagementLoaders:
             found = await service.viewer_roles(session, scope, keys)
             return [found.get(key) for key in keys]
 
-        self.viewer_role: DataLoader[uuid.UUID, EngagementRole | None] = DataLoader(
-            load_fn=roles
-        )
+        self.viewer_role: DataLoader[uuid.UUID, EngagementRole | None] = DataLoader(load_fn=roles)
 
     def _by_id(self, model: type[Any]) -> ByIdLoader[Any]:
         session, scope = self._session, self._scope
@@ -107,7 +105,7 @@ class EngagementLoaders:
         async def fetch(
             ids: Sequence[uuid.UUID], page: PageRequest, extra: Hashable
         ) -> dict[uuid.UUID, Page[Any]]:
-            zone, status = extra if extra is not None else (None, None)
+            zone, status = extra if isinstance(extra, tuple) else (None, None)
             return await service.content_pages(
                 session, scope, model, ids, page, zone=zone, status=status
             )

@@ -41,7 +41,9 @@ class EngagementMutations:
             ends_on=input.ends_on,
             budget_cents=input.budget_cents,
         )
-        row = await in_transaction(ctx, lambda: writes.create_engagement(ctx.session, ctx.scope, data))
+        row = await in_transaction(
+            ctx, lambda: writes.create_engagement(ctx.session, ctx.scope, data)
+        )
         return payloads.CreateEngagementPayload(engagement=Engagement.from_row(row))
 
     @strawberry.mutation(description="Add a partner organization to an engagement (host lead).")
@@ -49,7 +51,9 @@ class EngagementMutations:
         self, info: Info, input: inputs.AddParticipantInput
     ) -> payloads.AddParticipantPayload:
         ctx = info.context
-        engagement_id = decode_global_id(input.engagement_id, expected="Engagement", field="engagementId")
+        engagement_id = decode_global_id(
+            input.engagement_id, expected="Engagement", field="engagementId"
+        )
         organization_id = decode_global_id(
             input.organization_id, expected="Organization", field="organizationId"
         )
@@ -65,14 +69,22 @@ class EngagementMutations:
         )
 
     @strawberry.mutation(description="Add a member to an engagement (engagement lead).")
-    async def add_member(self, info: Info, input: inputs.AddMemberInput) -> payloads.AddMemberPayload:
+    async def add_member(
+        self, info: Info, input: inputs.AddMemberInput
+    ) -> payloads.AddMemberPayload:
         ctx = info.context
-        engagement_id = decode_global_id(input.engagement_id, expected="Engagement", field="engagementId")
+        engagement_id = decode_global_id(
+            input.engagement_id, expected="Engagement", field="engagementId"
+        )
         user_id = decode_global_id(input.user_id, expected="User", field="userId")
         membership = await in_transaction(
             ctx,
             lambda: writes.add_member(
-                ctx.session, ctx.scope, engagement_id=engagement_id, user_id=user_id, role=input.role
+                ctx.session,
+                ctx.scope,
+                engagement_id=engagement_id,
+                user_id=user_id,
+                role=input.role,
             ),
         )
         engagement = await ctx.engagements.engagement_by_id.load(engagement_id)
@@ -86,7 +98,9 @@ class EngagementMutations:
     async def create_task(self, info: Info, input: inputs.CreateTaskInput) -> payloads.TaskPayload:
         ctx = info.context
         data = writes.NewTask(
-            engagement_id=decode_global_id(input.engagement_id, expected="Engagement", field="engagementId"),
+            engagement_id=decode_global_id(
+                input.engagement_id, expected="Engagement", field="engagementId"
+            ),
             title=input.title,
             zone=input.zone,
             description=input.description,
@@ -143,7 +157,9 @@ class EngagementMutations:
         self, info: Info, input: inputs.CreateThreadInput
     ) -> payloads.CreateThreadPayload:
         ctx = info.context
-        engagement_id = decode_global_id(input.engagement_id, expected="Engagement", field="engagementId")
+        engagement_id = decode_global_id(
+            input.engagement_id, expected="Engagement", field="engagementId"
+        )
         row = await in_transaction(
             ctx,
             lambda: writes.create_thread(
@@ -164,7 +180,10 @@ class EngagementMutations:
         ctx = info.context
         thread_id = decode_global_id(input.thread_id, expected="Thread", field="threadId")
         row = await in_transaction(
-            ctx, lambda: writes.post_message(ctx.session, ctx.scope, thread_id=thread_id, body=input.body)
+            ctx,
+            lambda: writes.post_message(
+                ctx.session, ctx.scope, thread_id=thread_id, body=input.body
+            ),
         )
         return payloads.PostMessagePayload(message=Message.from_row(row))
 
@@ -173,7 +192,9 @@ class EngagementMutations:
         self, info: Info, input: inputs.CreateDocumentInput
     ) -> payloads.DocumentPayload:
         ctx = info.context
-        engagement_id = decode_global_id(input.engagement_id, expected="Engagement", field="engagementId")
+        engagement_id = decode_global_id(
+            input.engagement_id, expected="Engagement", field="engagementId"
+        )
 
         document, version = await in_transaction(
             ctx,
@@ -211,7 +232,9 @@ class EngagementMutations:
         self, info: Info, input: inputs.CreateMilestoneInput
     ) -> payloads.CreateMilestonePayload:
         ctx = info.context
-        engagement_id = decode_global_id(input.engagement_id, expected="Engagement", field="engagementId")
+        engagement_id = decode_global_id(
+            input.engagement_id, expected="Engagement", field="engagementId"
+        )
         row = await in_transaction(
             ctx,
             lambda: writes.create_milestone(
@@ -230,7 +253,9 @@ class EngagementMutations:
         self, info: Info, input: inputs.CreateIndicatorInput
     ) -> payloads.IndicatorPayload:
         ctx = info.context
-        engagement_id = decode_global_id(input.engagement_id, expected="Engagement", field="engagementId")
+        engagement_id = decode_global_id(
+            input.engagement_id, expected="Engagement", field="engagementId"
+        )
         row = await in_transaction(
             ctx,
             lambda: writes.create_indicator(
@@ -250,7 +275,9 @@ class EngagementMutations:
         self, info: Info, input: inputs.SetIndicatorValueInput
     ) -> payloads.IndicatorPayload:
         ctx = info.context
-        indicator_id = decode_global_id(input.indicator_id, expected="Indicator", field="indicatorId")
+        indicator_id = decode_global_id(
+            input.indicator_id, expected="Indicator", field="indicatorId"
+        )
         row = await in_transaction(
             ctx,
             lambda: writes.set_indicator_value(

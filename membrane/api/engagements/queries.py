@@ -82,9 +82,7 @@ class EngagementQueries:
         row = await info.context.engagements.engagement_by_id.load(engagement_id)
         return None if row is None else Engagement.from_row(row)
 
-    @strawberry.field(
-        description="Any object by its global id; null when missing or not visible."
-    )
+    @strawberry.field(description="Any object by its global id; null when missing or not visible.")
     async def node(
         self,
         info: Info,

@@ -25,6 +25,7 @@ from membrane.engagements import models
 from membrane.engagements.enums import EngagementRole, EngagementStatus, TaskStatus, Zone
 from membrane.engagements.pagination import Page
 
+
 @strawberry.type(description="A member of an engagement: a user with an engagement role.")
 class EngagementMember:
     role: EngagementRole = strawberry.field(description="LEAD, CONTRIBUTOR or VIEWER.")
@@ -86,7 +87,7 @@ class Engagement(relay.Node):
     async def participants(
         self, info: Info, first: int | None = 20, after: str | None = None
     ) -> relay.Connection[Organization]:
-        page = await info.context.engagements.participants.get(
+        page = await info.context.engagements.participants.fetch(
             self.engagement_uuid, page_request(first, after)
         )
         loader = info.context.tenancy.organization_by_id
@@ -101,8 +102,8 @@ class Engagement(relay.Node):
     @strawberry.field(description="People taking part and their engagement roles.")
     async def members(
         self, info: Info, first: int | None = 20, after: str | None = None
-    ) -> relay.Connection[EngagementMember]:
-        page = await info.context.engagements.members.get(
+    ) -> relay.Connection[EngagementMember]:  # type: ignore[type-var]
+        page = await info.context.engagements.members.fetch(
             self.engagement_uuid, page_request(first, after)
         )
         return connection(page, EngagementMember.from_row, lambda row: row.user_id)
@@ -127,7 +128,7 @@ class Engagement(relay.Node):
     async def threads(
         self, info: Info, first: int | None = 20, after: str | None = None, zone: Zone | None = None
     ) -> relay.Connection[Thread]:
-        page = await info.context.engagements.threads.get(
+        page = await info.context.engagements.threads.fetch(
             self.engagement_uuid, page_request(first, after), (zone, None)
         )
         return connection(page, Thread.from_row, lambda row: row.id)
@@ -136,7 +137,7 @@ class Engagement(relay.Node):
     async def documents(
         self, info: Info, first: int | None = 20, after: str | None = None, zone: Zone | None = None
     ) -> relay.Connection[Document]:
-        page = await info.context.engagements.documents.get(
+        page = await info.context.engagements.documents.fetch(
             self.engagement_uuid, page_request(first, after), (zone, None)
         )
         return connection(page, Document.from_row, lambda row: row.id)
@@ -145,7 +146,7 @@ class Engagement(relay.Node):
     async def milestones(
         self, info: Info, first: int | None = 20, after: str | None = None, zone: Zone | None = None
     ) -> relay.Connection[Milestone]:
-        page = await info.context.engagements.milestones.get(
+        page = await info.context.engagements.milestones.fetch(
             self.engagement_uuid, page_request(first, after), (zone, None)
         )
         return connection(page, Milestone.from_row, lambda row: row.id)
@@ -154,7 +155,7 @@ class Engagement(relay.Node):
     async def indicators(
         self, info: Info, first: int | None = 20, after: str | None = None, zone: Zone | None = None
     ) -> relay.Connection[Indicator]:
-        page = await info.context.engagements.indicators.get(
+        page = await info.context.engagements.indicators.fetch(
             self.engagement_uuid, page_request(first, after), (zone, None)
         )
         return connection(page, Indicator.from_row, lambda row: row.id)
@@ -200,4 +201,3 @@ def load_engagement(info: Info, engagement_id: uuid.UUID) -> object:
 async def _await_engagement(pending: object) -> Engagement | None:
     row = await pending  # type: ignore[misc]
     return None if row is None else Engagement.from_row(row)
-

@@ -18,7 +18,8 @@ class TenancyQueries:
         user = await ctx.tenancy.user_by_id.load(principal.user_id)
         organization = await ctx.tenancy.organization_by_id.load(principal.organization_id)
         tenant = await service.get_tenant(ctx.session, principal.tenant_id)
-        assert user is not None and organization is not None
+        assert user is not None
+        assert organization is not None
         return Viewer(
             user=User.from_row(user),
             organization=Organization.from_row(organization),
