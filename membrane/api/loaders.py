@@ -57,12 +57,7 @@ PageKey = tuple[uuid.UUID, PageRequest, Hashable]
 
 
 class PageLoader(DataLoader[PageKey, Page[RowT]], Generic[RowT]):
-    """First pages per parent. `after_fetch`, when set, may batch-load what the rows refer to
-    (one statement per relation), so their fields then resolve without awaiting."""
-
     def __init__(self, fetch: FetchPages) -> None:
-        self.after_fetch: Callable[[list[RowT]], Awaitable[None]] | None = None
-
         async def load(keys: list[PageKey]) -> list[Page[RowT]]:
             groups: dict[tuple[PageRequest, Hashable], list[uuid.UUID]] = {}
             for parent_id, page, extra in keys:
@@ -72,8 +67,6 @@ class PageLoader(DataLoader[PageKey, Page[RowT]], Generic[RowT]):
                 pages = await fetch(parent_ids, page, extra)
                 for parent_id in parent_ids:
                     results[(parent_id, page, extra)] = pages[parent_id]
-            if self.after_fetch is not None:
-                await self.after_fetch([row for found in results.values() for row in found.items])
             return [results[key] for key in keys]
 
         super().__init__(load_fn=load)

@@ -1,4 +1,8 @@
-"""What the HTTP app holds for its lifetime: settings, engine, sessions, tokens, documents."""
+"""What the HTTP app holds for its lifetime: settings, engine, sessions, tokens, documents.
+
+`read_sessions` serve query operations in autocommit mode: no BEGIN and ROLLBACK round
+trips for requests that change nothing. Mutations use `sessions` (one transaction each).
+"""
 
 from __future__ import annotations
 
@@ -16,5 +20,6 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    read_sessions: async_sessionmaker[AsyncSession]
     tokens: TokenService
     documents: DocumentCache

@@ -6,12 +6,13 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import aliased
 
 from membrane.engagements.models import Engagement, Membership, Participant, ZonedContent
 from membrane.engagements.pagination import PageRequest
 from membrane.engagements.scope import VisibilityScope
+from membrane.tenancy.models import Organization, User
 
 ContentT = TypeVar("ContentT", bound=ZonedContent)
 RowT = TypeVar("RowT")
@@ -57,6 +58,16 @@ def first_per_parent(
         select(row)
         .where(ranked.c.position <= page.first + 1)
         .order_by(ranked.c[parent_column.key], ranked.c[key_column.key])
+    )
+
+
+def with_assignees(scope: VisibilityScope, query: Select[Any]) -> Select[Any]:
+    """Add each task's assignee and the assignee's organization to a query of tasks."""
+    task = query.column_descriptions[0]["entity"]
+    return (
+        query.add_columns(User, Organization)
+        .outerjoin(User, and_(User.id == task.assignee_id, User.tenant_id == scope.tenant_id))
+        .outerjoin(Organization, Organization.id == User.organization_id)
     )
 
 

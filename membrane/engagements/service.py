@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -14,7 +15,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from membrane.engagements import repository
-from membrane.engagements.enums import EngagementRole, EngagementStatus, Zone
+from membrane.engagements.enums import EngagementRole, EngagementStatus, TaskStatus, Zone
 from membrane.engagements.models import (
     Document,
     DocumentVersion,
@@ -24,10 +25,12 @@ from membrane.engagements.models import (
     Membership,
     Message,
     Participant,
+    Task,
     ZonedContent,
 )
 from membrane.engagements.pagination import Page, PageRequest
 from membrane.engagements.scope import VisibilityScope
+from membrane.tenancy.models import Organization, User
 
 ContentT = TypeVar("ContentT", bound=ZonedContent)
 RowT = TypeVar("RowT")
@@ -87,6 +90,54 @@ async def content_pages(
         repository.content_first_per_engagement(scope, model, engagement_ids, page, *extra)
     )
     return _group_pages(list(rows), engagement_ids, lambda row: row.engagement_id, page)
+
+
+@dataclass(frozen=True, slots=True)
+class People:
+    """Users and organizations met while loading rows, to be remembered by the caller."""
+
+    users: list[User]
+    organizations: list[Organization]
+
+
+def _people(rows: Sequence[Any]) -> People:
+    return People(
+        users=[row[1] for row in rows if row[1] is not None],
+        organizations=[row[2] for row in rows if row[2] is not None],
+    )
+
+
+async def task_pages(
+    session: AsyncSession,
+    scope: VisibilityScope,
+    engagement_ids: Sequence[uuid.UUID],
+    page: PageRequest,
+    *,
+    zone: Zone | None = None,
+    status: TaskStatus | None = None,
+) -> tuple[dict[uuid.UUID, Page[Task]], People]:
+    """First pages of tasks per engagement, with assignees and their organizations, in one
+    statement."""
+    extra: list[ColumnElement[bool]] = []
+    if zone is not None:
+        extra.append(Task.zone == zone)
+    if status is not None:
+        extra.append(Task.status == status)
+    query = repository.with_assignees(
+        scope, repository.content_first_per_engagement(scope, Task, engagement_ids, page, *extra)
+    )
+    rows = (await session.execute(query)).all()
+    tasks = [row[0] for row in rows]
+    pages = _group_pages(tasks, engagement_ids, lambda row: row.engagement_id, page)
+    return pages, _people(rows)
+
+
+async def tasks_by_ids(
+    session: AsyncSession, scope: VisibilityScope, ids: Sequence[uuid.UUID]
+) -> tuple[list[Task], People]:
+    query = repository.with_assignees(scope, repository.content_by_ids(scope, Task, ids))
+    rows = (await session.execute(query)).all()
+    return [row[0] for row in rows], _people(rows)
 
 
 async def participant_pages(

@@ -5,9 +5,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from membrane.tenancy.enums import (
+    OrganizationKind,
+    OrganizationStatus,
+    TenantRole,
+    TenantStatus,
+    UserStatus,
+)
 from membrane.tenancy.ids import TenantId
 from membrane.tenancy.models import Organization, Tenant, User, UserRole
 
@@ -20,13 +27,28 @@ def tenant_by_slug(slug: str) -> Select[Tenant]:
     return select(Tenant).where(Tenant.slug == slug)
 
 
-def user_with_organization(
+def principal_rows(
     tenant_id: uuid.UUID, user_id: uuid.UUID
-) -> Select[User, Organization, Tenant]:
+) -> Select[
+    UserStatus, uuid.UUID, OrganizationKind, OrganizationStatus, str, TenantStatus, TenantRole
+]:
+    """What a principal is made of, in one statement: one row per tenant role held (or one
+    row with a null role)."""
     return (
-        select(User, Organization, Tenant)
+        select(
+            User.status.label("user_status"),
+            User.organization_id,
+            Organization.kind.label("organization_kind"),
+            Organization.status.label("organization_status"),
+            Tenant.slug.label("tenant_slug"),
+            Tenant.status.label("tenant_status"),
+            UserRole.role,
+        )
         .join(Organization, Organization.id == User.organization_id)
         .join(Tenant, Tenant.id == User.tenant_id)
+        .outerjoin(
+            UserRole, and_(UserRole.user_id == User.id, UserRole.tenant_id == User.tenant_id)
+        )
         .where(User.tenant_id == tenant_id, User.id == user_id)
     )
 

@@ -17,30 +17,28 @@ from membrane.tenancy.models import Organization, Tenant, User
 
 
 async def principal_for_claims(session: AsyncSession, claims: AccessClaims) -> Principal:
-    """Load the token's user and refuse anyone suspended, deprovisioned or moved."""
-    row = (
-        await session.execute(repository.user_with_organization(claims.tenant_id, claims.subject))
-    ).one_or_none()
-    if row is None:
+    """Load the token's user in one statement and refuse anyone suspended or moved."""
+    rows = (
+        await session.execute(repository.principal_rows(claims.tenant_id, claims.subject))
+    ).all()
+    if not rows:
         raise AuthenticationError("token subject is unknown")
-    user, organization, tenant = row
-    if tenant.status is not TenantStatus.ACTIVE:
+    first = rows[0]
+    if first.tenant_status is not TenantStatus.ACTIVE:
         raise AuthenticationError("tenant is suspended")
-    if user.status is not UserStatus.ACTIVE:
+    if first.user_status is not UserStatus.ACTIVE:
         raise AuthenticationError("user is not active")
-    if organization.status is not OrganizationStatus.ACTIVE:
+    if first.organization_status is not OrganizationStatus.ACTIVE:
         raise AuthenticationError("organization is suspended")
-    if organization.id != claims.organization_id:
+    if first.organization_id != claims.organization_id:
         raise AuthenticationError("token organization does not match the user")
-    tenant_id = TenantId(tenant.id)
-    roles = await session.scalars(repository.user_roles(tenant_id, user.id))
     return Principal(
-        tenant_id=tenant_id,
-        tenant_slug=tenant.slug,
-        user_id=user.id,
-        organization_id=organization.id,
-        organization_kind=organization.kind,
-        tenant_roles=frozenset(TenantRole(role.role) for role in roles),
+        tenant_id=TenantId(claims.tenant_id),
+        tenant_slug=first.tenant_slug,
+        user_id=claims.subject,
+        organization_id=first.organization_id,
+        organization_kind=first.organization_kind,
+        tenant_roles=frozenset(TenantRole(row.role) for row in rows if row.role is not None),
     )
 
 

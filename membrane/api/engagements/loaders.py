@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +33,12 @@ from membrane.engagements.scope import VisibilityScope
 class EngagementLoaders:
     """Every loader of the engagements domain for one request."""
 
-    def __init__(self, session: AsyncSession, scope: VisibilityScope) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        scope: VisibilityScope,
+        remember_people: Callable[[service.People], None],
+    ) -> None:
         self._session = session
         self._scope = scope
 
@@ -41,14 +46,30 @@ class EngagementLoaders:
             return await service.engagements_by_ids(session, scope, ids)
 
         self.engagement_by_id: ByIdLoader[Engagement] = ByIdLoader(engagements)
-        self.task_by_id: ByIdLoader[Task] = self._by_id(Task)
+
+        async def tasks_by_id(ids: Sequence[uuid.UUID]) -> list[Task]:
+            tasks, people = await service.tasks_by_ids(session, scope, ids)
+            remember_people(people)
+            return tasks
+
+        self.task_by_id: ByIdLoader[Task] = ByIdLoader(tasks_by_id)
         self.thread_by_id: ByIdLoader[Thread] = self._by_id(Thread)
         self.message_by_id: ByIdLoader[Message] = self._by_id(Message)
         self.document_by_id: ByIdLoader[Document] = self._by_id(Document)
         self.milestone_by_id: ByIdLoader[Milestone] = self._by_id(Milestone)
         self.indicator_by_id: ByIdLoader[Indicator] = self._by_id(Indicator)
 
-        self.tasks: PageLoader[Task] = self._content_pages(Task)
+        async def task_pages(
+            ids: Sequence[uuid.UUID], page: PageRequest, extra: Hashable
+        ) -> dict[uuid.UUID, Page[Task]]:
+            zone, status = extra if isinstance(extra, tuple) else (None, None)
+            pages, people = await service.task_pages(
+                session, scope, ids, page, zone=zone, status=status
+            )
+            remember_people(people)
+            return pages
+
+        self.tasks: PageLoader[Task] = PageLoader(task_pages)
         self.threads: PageLoader[Thread] = self._content_pages(Thread)
         self.documents: PageLoader[Document] = self._content_pages(Document)
         self.milestones: PageLoader[Milestone] = self._content_pages(Milestone)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from membrane.api.loaders import ByIdLoader
 from membrane.auth.principal import Principal
+from membrane.engagements.service import People
 from membrane.tenancy import service
 from membrane.tenancy.models import Organization, User
 
@@ -25,3 +26,8 @@ class TenancyLoaders:
 
         self.user_by_id: ByIdLoader[User] = ByIdLoader(users)
         self.organization_by_id: ByIdLoader[Organization] = ByIdLoader(organizations)
+
+    def remember(self, people: People) -> None:
+        """Keep users and organizations another query brought along, for later fields."""
+        self.user_by_id.remember(people.users)
+        self.organization_by_id.remember(people.organizations)
