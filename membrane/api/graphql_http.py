@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from graphql import ExecutionResult, GraphQLError, OperationType, execute
+from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationType, execute
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.execution.is_awaitable import optimized_is_awaitable
@@ -122,7 +122,8 @@ async def graphql_endpoint(request: Request) -> Response:
         status = 400 if media_type == GRAPHQL_RESPONSE else 200
         if prepared.document is None:
             status = 400
-        return _json({"errors": [format_error(e) for e in prepared.errors]}, status, media_type)
+        errors = [format_error(e, prepared.document) for e in prepared.errors]
+        return _json({"errors": errors}, status, media_type)
     operation = prepared.operation_type(operation_name)
     if operation is None:
         return _json(
@@ -151,7 +152,8 @@ async def graphql_endpoint(request: Request) -> Response:
     except AuthenticationError as error:
         return _unauthenticated(error, media_type)
 
-    async with runtime.sessions() as session:
+    sessions = runtime.sessions if operation is OperationType.MUTATION else runtime.read_sessions
+    async with sessions() as session:
         try:
             principal = await tenancy.principal_for_claims(session, claims)
         except AuthenticationError as error:
@@ -180,21 +182,33 @@ async def graphql_endpoint(request: Request) -> Response:
             result = await result  # type: ignore[misc]
         assert isinstance(result, ExecutionResult)
         await session.rollback()
-    return _json(_payload(result), _status(result, media_type), media_type)
+    request_failed = _is_request_error(result)
+    status = 400 if request_failed and media_type == GRAPHQL_RESPONSE else 200
+    return _json(_payload(result, prepared.document, request_failed), status, media_type)
 
 
-def _payload(result: ExecutionResult) -> dict[str, Any]:
+def _is_request_error(result: ExecutionResult) -> bool:
+    """Execution never started (variable coercion failed): errors only, none with a path.
+
+    Errors raised while executing always carry the path of their field, even when they
+    null the whole `data`.
+    """
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(error.path is None for error in result.errors or ())
+    )
+
+
+def _payload(
+    result: ExecutionResult, document: DocumentNode, request_failed: bool
+) -> dict[str, Any]:
     payload: dict[str, Any] = {}
     if result.errors:
-        payload["errors"] = [format_error(error) for error in result.errors]
-    payload["data"] = result.data
+        payload["errors"] = [format_error(error, document) for error in result.errors]
+    if not request_failed:
+        payload["data"] = result.data
     return payload
-
-
-def _status(result: ExecutionResult, media_type: str) -> int:
-    if media_type == GRAPHQL_RESPONSE and result.data is None:
-        return 400
-    return 200
 
 
 def _unauthenticated(error: AuthenticationError, media_type: str) -> Response:
