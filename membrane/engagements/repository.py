@@ -1,4 +1,8 @@
-"""SQL of the engagements domain. Every query takes a `VisibilityScope` (and so its tenant)."""
+"""SQL of the engagements domain. Every query takes a `VisibilityScope` (and so its tenant).
+
+Statement shapes are built once (`functools.cache`) with bound parameters; each function
+returns the shape and this call's values as a `Bound`.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,12 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, func, select
 from sqlalchemy.orm import aliased
 
-from membrane.engagements.models import Engagement, Membership, Participant, ZonedContent
+from membrane.db.bound import Bound, statement_shape
+from membrane.engagements.enums import EngagementStatus, TaskStatus, Zone
+from membrane.engagements.models import Engagement, Membership, Participant, Task, ZonedContent
 from membrane.engagements.pagination import PageRequest
 from membrane.engagements.scope import VisibilityScope
 from membrane.tenancy.models import Organization, User
@@ -17,38 +23,76 @@ from membrane.tenancy.models import Organization, User
 ContentT = TypeVar("ContentT", bound=ZonedContent)
 RowT = TypeVar("RowT")
 
+IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+AFTER: BindParameter[Any] = bindparam("after")
+LIMIT: BindParameter[int] = bindparam("limit")
+
+
+def _page_params(scope: VisibilityScope, page: PageRequest, **extra: Any) -> dict[str, Any]:
+    params = {**scope.params, "limit": page.first + 1, **extra}
+    if page.after is not None:
+        params["after"] = page.after
+    return params
+
+
+@statement_shape
+def _engagements_page(sees_all: bool, has_after: bool, with_status: bool) -> Select[Engagement]:
+    scope_filter = VisibilityScope.engagement_filter(sees_all)
+    query = select(Engagement).where(scope_filter)
+    if has_after:
+        query = query.where(Engagement.id > AFTER)
+    if with_status:
+        query = query.where(Engagement.status == bindparam("status"))
+    return query.order_by(Engagement.id).limit(LIMIT)
+
 
 def engagements_page(
-    scope: VisibilityScope, page: PageRequest, *filters: ColumnElement[bool]
-) -> Select[Engagement]:
-    query = select(Engagement).where(scope.engagement_visible(), *filters)
-    if page.after is not None:
-        query = query.where(Engagement.id > page.after)
-    return query.order_by(Engagement.id).limit(page.first + 1)
+    scope: VisibilityScope, page: PageRequest, status: EngagementStatus | None
+) -> Bound:
+    statement = _engagements_page(
+        scope.sees_all_engagements, page.after is not None, status is not None
+    )
+    extra = {"status": status} if status is not None else {}
+    return Bound(statement, _page_params(scope, page, **extra))
 
 
-def engagements_by_ids(scope: VisibilityScope, ids: Sequence[uuid.UUID]) -> Select[Engagement]:
-    return select(Engagement).where(scope.engagement_visible(), Engagement.id.in_(ids))
+@statement_shape
+def _engagements_by_ids(sees_all: bool) -> Select[Engagement]:
+    return select(Engagement).where(
+        VisibilityScope.engagement_filter(sees_all), Engagement.id.in_(IDS)
+    )
+
+
+def engagements_by_ids(scope: VisibilityScope, ids: Sequence[uuid.UUID]) -> Bound:
+    return Bound(
+        _engagements_by_ids(scope.sees_all_engagements), {**scope.params, "ids": list(ids)}
+    )
+
+
+@statement_shape
+def _content_by_ids(model: type[ContentT], sees_all: bool) -> Select[ContentT]:
+    return select(model).where(VisibilityScope.content_filter(model, sees_all), model.id.in_(IDS))
 
 
 def content_by_ids(
     scope: VisibilityScope, model: type[ContentT], ids: Sequence[uuid.UUID]
-) -> Select[ContentT]:
-    return select(model).where(scope.content_visible(model), model.id.in_(ids))
+) -> Bound:
+    return Bound(
+        _content_by_ids(model, scope.sees_all_engagements), {**scope.params, "ids": list(ids)}
+    )
 
 
 def first_per_parent(
     model: type[RowT],
     parent_column: Any,
     key_column: Any,
-    parent_ids: Sequence[uuid.UUID],
-    page: PageRequest,
+    has_after: bool,
     *filters: ColumnElement[bool],
 ) -> Select[RowT]:
-    """The first `page.first + 1` rows of each parent, ordered by key, in one statement."""
-    conditions = [parent_column.in_(parent_ids), *filters]
-    if page.after is not None:
-        conditions.append(key_column > page.after)
+    """The first `:limit` rows of each parent in `:ids`, ordered by key, in one statement."""
+    conditions = [parent_column.in_(IDS), *filters]
+    if has_after:
+        conditions.append(key_column > AFTER)
     position = (
         func.row_number().over(partition_by=parent_column, order_by=key_column).label("position")
     )
@@ -56,65 +100,128 @@ def first_per_parent(
     row = aliased(model, ranked)
     return (
         select(row)
-        .where(ranked.c.position <= page.first + 1)
+        .where(ranked.c.position <= LIMIT)
         .order_by(ranked.c[parent_column.key], ranked.c[key_column.key])
     )
 
 
-def with_assignees(scope: VisibilityScope, query: Select[Any]) -> Select[Any]:
+def _with_assignees(query: Select[Any]) -> Select[Any]:
     """Add each task's assignee and the assignee's organization to a query of tasks."""
     task = query.column_descriptions[0]["entity"]
     return (
         query.add_columns(User, Organization)
-        .outerjoin(User, and_(User.id == task.assignee_id, User.tenant_id == scope.tenant_id))
+        .outerjoin(User, and_(User.id == task.assignee_id, User.tenant_id == task.tenant_id))
         .outerjoin(Organization, Organization.id == User.organization_id)
     )
 
 
-def content_first_per_engagement(
+@statement_shape
+def _content_pages(
+    model: type[ContentT], sees_all: bool, has_after: bool, with_zone: bool, with_status: bool
+) -> Select[Any]:
+    filters = [VisibilityScope.content_filter(model, sees_all)]
+    if with_zone:
+        filters.append(model.zone == bindparam("zone"))
+    if with_status:
+        filters.append(model.status == bindparam("status"))  # type: ignore[attr-defined]
+    query = first_per_parent(model, model.engagement_id, model.id, has_after, *filters)
+    return _with_assignees(query) if model is Task else query
+
+
+def content_pages(
     scope: VisibilityScope,
     model: type[ContentT],
     engagement_ids: Sequence[uuid.UUID],
     page: PageRequest,
-    *filters: ColumnElement[bool],
-) -> Select[ContentT]:
+    *,
+    zone: Zone | None = None,
+    status: TaskStatus | None = None,
+) -> Bound:
+    """First pages of content per engagement; tasks come with assignee and organization."""
+    statement = _content_pages(
+        model,
+        scope.sees_all_engagements,
+        page.after is not None,
+        zone is not None,
+        status is not None,
+    )
+    extra: dict[str, Any] = {"ids": list(engagement_ids)}
+    if zone is not None:
+        extra["zone"] = zone
+    if status is not None:
+        extra["status"] = status
+    return Bound(statement, _page_params(scope, page, **extra))
+
+
+@statement_shape
+def _tasks_by_ids(sees_all: bool) -> Select[Any]:
+    return _with_assignees(_content_by_ids(Task, sees_all))
+
+
+def tasks_by_ids(scope: VisibilityScope, ids: Sequence[uuid.UUID]) -> Bound:
+    return Bound(_tasks_by_ids(scope.sees_all_engagements), {**scope.params, "ids": list(ids)})
+
+
+@statement_shape
+def _link_pages(model: type[Any], sees_all: bool, has_after: bool) -> Select[Any]:
+    key = model.organization_id if model is Participant else model.user_id
     return first_per_parent(
         model,
         model.engagement_id,
-        model.id,
-        engagement_ids,
-        page,
-        scope.content_visible(model),
-        *filters,
+        key,
+        has_after,
+        model.tenant_id == bindparam("scope_tenant"),
+        model.engagement_id.in_(VisibilityScope.engagement_ids_for(sees_all)),
     )
 
 
 def participants_first_per_engagement(
     scope: VisibilityScope, engagement_ids: Sequence[uuid.UUID], page: PageRequest
-) -> Select[Participant]:
-    return first_per_parent(
-        Participant,
-        Participant.engagement_id,
-        Participant.organization_id,
-        engagement_ids,
-        page,
-        Participant.tenant_id == scope.tenant_id,
-        Participant.engagement_id.in_(scope.engagement_ids()),
-    )
+) -> Bound:
+    statement = _link_pages(Participant, scope.sees_all_engagements, page.after is not None)
+    return Bound(statement, _page_params(scope, page, ids=list(engagement_ids)))
 
 
 def members_first_per_engagement(
     scope: VisibilityScope, engagement_ids: Sequence[uuid.UUID], page: PageRequest
-) -> Select[Membership]:
-    return first_per_parent(
-        Membership,
-        Membership.engagement_id,
-        Membership.user_id,
-        engagement_ids,
-        page,
-        Membership.tenant_id == scope.tenant_id,
-        Membership.engagement_id.in_(scope.engagement_ids()),
+) -> Bound:
+    statement = _link_pages(Membership, scope.sees_all_engagements, page.after is not None)
+    return Bound(statement, _page_params(scope, page, ids=list(engagement_ids)))
+
+
+@statement_shape
+def _children_pages(
+    model: type[Any],
+    parent_column_name: str,
+    parent: type[ZonedContent] | None,
+    sees_all: bool,
+    has_after: bool,
+) -> Select[Any]:
+    parent_column = getattr(model, parent_column_name)
+    if parent is None:  # the child carries its own zone (messages)
+        visible = VisibilityScope.content_filter(model, sees_all)
+    else:
+        visible_parents = select(parent.id).where(VisibilityScope.content_filter(parent, sees_all))
+        visible = and_(
+            model.tenant_id == bindparam("scope_tenant"), parent_column.in_(visible_parents)
+        )
+    return first_per_parent(model, parent_column, model.id, has_after, visible)
+
+
+def children_first_per_parent(
+    scope: VisibilityScope,
+    model: type[Any],
+    parent_column_name: str,
+    parent: type[ZonedContent] | None,
+    parent_ids: Sequence[uuid.UUID],
+    page: PageRequest,
+) -> Bound:
+    """Messages of threads, versions of documents, values of indicators: rows of visible
+    parents only."""
+    statement = _children_pages(
+        model, parent_column_name, parent, scope.sees_all_engagements, page.after is not None
     )
+    return Bound(statement, _page_params(scope, page, ids=list(parent_ids)))
 
 
 def membership(
@@ -137,11 +244,14 @@ def participant(
     )
 
 
-def roles_in_engagements(
-    scope: VisibilityScope, engagement_ids: Sequence[uuid.UUID]
-) -> Select[Membership]:
+@statement_shape
+def _roles_in_engagements() -> Select[Membership]:
     return select(Membership).where(
-        Membership.tenant_id == scope.tenant_id,
-        Membership.user_id == scope.user_id,
-        Membership.engagement_id.in_(engagement_ids),
+        Membership.tenant_id == bindparam("scope_tenant"),
+        Membership.user_id == bindparam("scope_user"),
+        Membership.engagement_id.in_(IDS),
     )
+
+
+def roles_in_engagements(scope: VisibilityScope, engagement_ids: Sequence[uuid.UUID]) -> Bound:
+    return Bound(_roles_in_engagements(), {**scope.params, "ids": list(engagement_ids)})

@@ -3,20 +3,52 @@
 Row rule: an engagement is visible to its members (and to the host's tenant admins); a piece of
 content is visible when its engagement is, and its zone is `SHARED` or the viewer's organization
 owns it. Rows outside the scope answer exactly like rows that do not exist.
+
+The predicates are built once per model with bound parameters (`scope_tenant`, `scope_user`,
+`scope_org`) and filled from `params` at execution, so no request pays for building SQL.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, or_, select
 
 from membrane.auth.principal import Principal
+from membrane.db.bound import statement_shape
 from membrane.engagements.enums import Zone
 from membrane.engagements.models import Engagement, Membership, ZonedContent
 from membrane.tenancy.enums import TenantRole
 from membrane.tenancy.ids import TenantId
+
+TENANT: BindParameter[Any] = bindparam("scope_tenant")
+USER: BindParameter[Any] = bindparam("scope_user")
+ORGANIZATION: BindParameter[Any] = bindparam("scope_org")
+
+
+@statement_shape
+def _engagement_ids(sees_all: bool) -> Select[uuid.UUID]:
+    if sees_all:
+        return select(Engagement.id).where(Engagement.tenant_id == TENANT)
+    return select(Membership.engagement_id).where(
+        Membership.tenant_id == TENANT, Membership.user_id == USER
+    )
+
+
+@statement_shape
+def _engagement_visible(sees_all: bool) -> ColumnElement[bool]:
+    return and_(Engagement.tenant_id == TENANT, Engagement.id.in_(_engagement_ids(sees_all)))
+
+
+@statement_shape
+def _content_visible(model: type[ZonedContent], sees_all: bool) -> ColumnElement[bool]:
+    return and_(
+        model.tenant_id == TENANT,
+        model.engagement_id.in_(_engagement_ids(sees_all)),
+        or_(model.zone == Zone.SHARED, model.owner_organization_id == ORGANIZATION),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,26 +59,25 @@ class VisibilityScope:
     is_host: bool
     sees_all_engagements: bool
     principal: Principal
+    params: dict[str, Any] = field(default_factory=dict, compare=False)
 
-    def engagement_ids(self) -> Select[uuid.UUID]:
-        """The engagements this scope may see, as a subquery."""
-        if self.sees_all_engagements:
-            return select(Engagement.id).where(Engagement.tenant_id == self.tenant_id)
-        return select(Membership.engagement_id).where(
-            Membership.tenant_id == self.tenant_id, Membership.user_id == self.user_id
+    def __post_init__(self) -> None:
+        self.params.update(
+            scope_tenant=self.tenant_id, scope_user=self.user_id, scope_org=self.organization_id
         )
 
-    def engagement_visible(self) -> ColumnElement[bool]:
-        return and_(
-            Engagement.tenant_id == self.tenant_id, Engagement.id.in_(self.engagement_ids())
-        )
+    @staticmethod
+    def engagement_ids_for(sees_all: bool) -> Select[uuid.UUID]:
+        """The engagements a scope may see, as a subquery with bound scope parameters."""
+        return _engagement_ids(sees_all)
 
-    def content_visible(self, model: type[ZonedContent]) -> ColumnElement[bool]:
-        return and_(
-            model.tenant_id == self.tenant_id,
-            model.engagement_id.in_(self.engagement_ids()),
-            or_(model.zone == Zone.SHARED, model.owner_organization_id == self.organization_id),
-        )
+    @staticmethod
+    def engagement_filter(sees_all: bool) -> ColumnElement[bool]:
+        return _engagement_visible(sees_all)
+
+    @staticmethod
+    def content_filter(model: type[ZonedContent], sees_all: bool) -> ColumnElement[bool]:
+        return _content_visible(model, sees_all)
 
     def sees_zone(self, zone: Zone, owner_organization_id: uuid.UUID) -> bool:
         return zone is Zone.SHARED or owner_organization_id == self.organization_id

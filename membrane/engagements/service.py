@@ -8,10 +8,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from membrane.engagements import repository
@@ -36,6 +34,14 @@ ContentT = TypeVar("ContentT", bound=ZonedContent)
 RowT = TypeVar("RowT")
 
 
+@dataclass(frozen=True, slots=True)
+class People:
+    """Users and organizations met while loading rows, to be remembered by the caller."""
+
+    users: list[User]
+    organizations: list[Organization]
+
+
 def _group_pages(
     rows: Sequence[RowT], parent_ids: Sequence[uuid.UUID], parent_of: Any, page: PageRequest
 ) -> dict[uuid.UUID, Page[RowT]]:
@@ -45,6 +51,17 @@ def _group_pages(
     return {parent_id: Page.from_rows(items, page) for parent_id, items in grouped.items()}
 
 
+def _engagement_of(row: ZonedContent | Participant | Membership) -> uuid.UUID:
+    return row.engagement_id
+
+
+def _people(rows: Sequence[Any]) -> People:
+    return People(
+        users=[row[1] for row in rows if row[1] is not None],
+        organizations=[row[2] for row in rows if row[2] is not None],
+    )
+
+
 async def list_engagements(
     session: AsyncSession,
     scope: VisibilityScope,
@@ -52,21 +69,23 @@ async def list_engagements(
     page: PageRequest,
     status: EngagementStatus | None = None,
 ) -> Page[Engagement]:
-    filters = [Engagement.status == status] if status is not None else []
-    rows = list(await session.scalars(repository.engagements_page(scope, page, *filters)))
+    query = repository.engagements_page(scope, page, status)
+    rows = list(await session.scalars(query.statement, query.params))
     return Page.from_rows(rows, page)
 
 
 async def engagements_by_ids(
     session: AsyncSession, scope: VisibilityScope, ids: Sequence[uuid.UUID]
 ) -> list[Engagement]:
-    return list(await session.scalars(repository.engagements_by_ids(scope, ids)))
+    query = repository.engagements_by_ids(scope, ids)
+    return list(await session.scalars(query.statement, query.params))
 
 
 async def content_by_ids(
     session: AsyncSession, scope: VisibilityScope, model: type[ContentT], ids: Sequence[uuid.UUID]
 ) -> list[ContentT]:
-    return list(await session.scalars(repository.content_by_ids(scope, model, ids)))
+    query = repository.content_by_ids(scope, model, ids)
+    return list(await session.scalars(query.statement, query.params))
 
 
 async def content_pages(
@@ -77,34 +96,10 @@ async def content_pages(
     page: PageRequest,
     *,
     zone: Zone | None = None,
-    status: StrEnum | None = None,
 ) -> dict[uuid.UUID, Page[ContentT]]:
-    """First pages of content per engagement; `status` filters models that have one."""
-    extra: list[ColumnElement[bool]] = []
-    if zone is not None:
-        extra.append(model.zone == zone)
-    if status is not None:
-        status_column: Any = getattr(model, "status")  # noqa: B009 - only some models have one
-        extra.append(status_column == status)
-    rows = await session.scalars(
-        repository.content_first_per_engagement(scope, model, engagement_ids, page, *extra)
-    )
-    return _group_pages(list(rows), engagement_ids, lambda row: row.engagement_id, page)
-
-
-@dataclass(frozen=True, slots=True)
-class People:
-    """Users and organizations met while loading rows, to be remembered by the caller."""
-
-    users: list[User]
-    organizations: list[Organization]
-
-
-def _people(rows: Sequence[Any]) -> People:
-    return People(
-        users=[row[1] for row in rows if row[1] is not None],
-        organizations=[row[2] for row in rows if row[2] is not None],
-    )
+    query = repository.content_pages(scope, model, engagement_ids, page, zone=zone)
+    rows = list(await session.scalars(query.statement, query.params))
+    return _group_pages(rows, engagement_ids, _engagement_of, page)
 
 
 async def task_pages(
@@ -118,25 +113,17 @@ async def task_pages(
 ) -> tuple[dict[uuid.UUID, Page[Task]], People]:
     """First pages of tasks per engagement, with assignees and their organizations, in one
     statement."""
-    extra: list[ColumnElement[bool]] = []
-    if zone is not None:
-        extra.append(Task.zone == zone)
-    if status is not None:
-        extra.append(Task.status == status)
-    query = repository.with_assignees(
-        scope, repository.content_first_per_engagement(scope, Task, engagement_ids, page, *extra)
-    )
-    rows = (await session.execute(query)).all()
+    query = repository.content_pages(scope, Task, engagement_ids, page, zone=zone, status=status)
+    rows = (await session.execute(query.statement, query.params)).all()
     tasks = [row[0] for row in rows]
-    pages = _group_pages(tasks, engagement_ids, lambda row: row.engagement_id, page)
-    return pages, _people(rows)
+    return _group_pages(tasks, engagement_ids, _engagement_of, page), _people(rows)
 
 
 async def tasks_by_ids(
     session: AsyncSession, scope: VisibilityScope, ids: Sequence[uuid.UUID]
 ) -> tuple[list[Task], People]:
-    query = repository.with_assignees(scope, repository.content_by_ids(scope, Task, ids))
-    rows = (await session.execute(query)).all()
+    query = repository.tasks_by_ids(scope, ids)
+    rows = (await session.execute(query.statement, query.params)).all()
     return [row[0] for row in rows], _people(rows)
 
 
@@ -146,10 +133,9 @@ async def participant_pages(
     engagement_ids: Sequence[uuid.UUID],
     page: PageRequest,
 ) -> dict[uuid.UUID, Page[Participant]]:
-    rows = await session.scalars(
-        repository.participants_first_per_engagement(scope, engagement_ids, page)
-    )
-    return _group_pages(list(rows), engagement_ids, lambda row: row.engagement_id, page)
+    query = repository.participants_first_per_engagement(scope, engagement_ids, page)
+    rows = list(await session.scalars(query.statement, query.params))
+    return _group_pages(rows, engagement_ids, _engagement_of, page)
 
 
 async def member_pages(
@@ -158,10 +144,25 @@ async def member_pages(
     engagement_ids: Sequence[uuid.UUID],
     page: PageRequest,
 ) -> dict[uuid.UUID, Page[Membership]]:
-    rows = await session.scalars(
-        repository.members_first_per_engagement(scope, engagement_ids, page)
+    query = repository.members_first_per_engagement(scope, engagement_ids, page)
+    rows = list(await session.scalars(query.statement, query.params))
+    return _group_pages(rows, engagement_ids, _engagement_of, page)
+
+
+async def _children(
+    session: AsyncSession,
+    scope: VisibilityScope,
+    model: type[Any],
+    parent_column: str,
+    parent: type[ZonedContent] | None,
+    parent_ids: Sequence[uuid.UUID],
+    page: PageRequest,
+) -> dict[uuid.UUID, Page[Any]]:
+    query = repository.children_first_per_parent(
+        scope, model, parent_column, parent, parent_ids, page
     )
-    return _group_pages(list(rows), engagement_ids, lambda row: row.engagement_id, page)
+    rows = list(await session.scalars(query.statement, query.params))
+    return _group_pages(rows, parent_ids, lambda row: getattr(row, parent_column), page)
 
 
 async def message_pages(
@@ -170,11 +171,7 @@ async def message_pages(
     thread_ids: Sequence[uuid.UUID],
     page: PageRequest,
 ) -> dict[uuid.UUID, Page[Message]]:
-    query = repository.first_per_parent(
-        Message, Message.thread_id, Message.id, thread_ids, page, scope.content_visible(Message)
-    )
-    rows = await session.scalars(query)
-    return _group_pages(list(rows), thread_ids, lambda row: row.thread_id, page)
+    return await _children(session, scope, Message, "thread_id", None, thread_ids, page)
 
 
 async def version_pages(
@@ -183,18 +180,9 @@ async def version_pages(
     document_ids: Sequence[uuid.UUID],
     page: PageRequest,
 ) -> dict[uuid.UUID, Page[DocumentVersion]]:
-    visible_documents = select(Document.id).where(scope.content_visible(Document))
-    query = repository.first_per_parent(
-        DocumentVersion,
-        DocumentVersion.document_id,
-        DocumentVersion.id,
-        document_ids,
-        page,
-        DocumentVersion.tenant_id == scope.tenant_id,
-        DocumentVersion.document_id.in_(visible_documents),
+    return await _children(
+        session, scope, DocumentVersion, "document_id", Document, document_ids, page
     )
-    rows = await session.scalars(query)
-    return _group_pages(list(rows), document_ids, lambda row: row.document_id, page)
 
 
 async def indicator_value_pages(
@@ -203,22 +191,14 @@ async def indicator_value_pages(
     indicator_ids: Sequence[uuid.UUID],
     page: PageRequest,
 ) -> dict[uuid.UUID, Page[IndicatorValue]]:
-    visible_indicators = select(Indicator.id).where(scope.content_visible(Indicator))
-    query = repository.first_per_parent(
-        IndicatorValue,
-        IndicatorValue.indicator_id,
-        IndicatorValue.id,
-        indicator_ids,
-        page,
-        IndicatorValue.tenant_id == scope.tenant_id,
-        IndicatorValue.indicator_id.in_(visible_indicators),
+    return await _children(
+        session, scope, IndicatorValue, "indicator_id", Indicator, indicator_ids, page
     )
-    rows = await session.scalars(query)
-    return _group_pages(list(rows), indicator_ids, lambda row: row.indicator_id, page)
 
 
 async def viewer_roles(
     session: AsyncSession, scope: VisibilityScope, engagement_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, EngagementRole]:
-    rows = await session.scalars(repository.roles_in_engagements(scope, engagement_ids))
+    query = repository.roles_in_engagements(scope, engagement_ids)
+    rows = await session.scalars(query.statement, query.params)
     return {row.engagement_id: EngagementRole(row.role) for row in rows}

@@ -61,8 +61,9 @@ ContentT = TypeVar("ContentT", bound=ZonedContent)
 async def _visible_engagement(
     session: AsyncSession, scope: VisibilityScope, engagement_id: uuid.UUID, field: str
 ) -> Engagement:
-    engagement = (
-        await session.scalars(repository.engagements_by_ids(scope, [engagement_id]))
+    query = repository.engagements_by_ids(scope, [engagement_id])
+    engagement: Engagement | None = (
+        await session.scalars(query.statement, query.params)
     ).one_or_none()
     if engagement is None:
         raise NotFoundError("engagement not found", field=field)
@@ -104,9 +105,8 @@ async def _visible_content(
     content_id: uuid.UUID,
     field: str,
 ) -> ContentT:
-    row = (
-        await session.scalars(repository.content_by_ids(scope, model, [content_id]))
-    ).one_or_none()
+    query = repository.content_by_ids(scope, model, [content_id])
+    row: ContentT | None = (await session.scalars(query.statement, query.params)).one_or_none()
     if row is None:
         raise NotFoundError(f"{model.__name__.lower()} not found", field=field)
     return row

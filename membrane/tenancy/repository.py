@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from membrane.db.bound import Bound, statement_shape
 from membrane.tenancy.enums import (
     OrganizationKind,
     OrganizationStatus,
@@ -27,13 +28,16 @@ def tenant_by_slug(slug: str) -> Select[Tenant]:
     return select(Tenant).where(Tenant.slug == slug)
 
 
-def principal_rows(
-    tenant_id: uuid.UUID, user_id: uuid.UUID
-) -> Select[
-    UserStatus, uuid.UUID, OrganizationKind, OrganizationStatus, str, TenantStatus, TenantRole
-]:
+def principal_rows(tenant_id: uuid.UUID, user_id: uuid.UUID) -> Bound:
     """What a principal is made of, in one statement: one row per tenant role held (or one
     row with a null role)."""
+    return Bound(_principal_rows(), {"tenant_id": tenant_id, "user_id": user_id})
+
+
+@statement_shape
+def _principal_rows() -> Select[
+    UserStatus, uuid.UUID, OrganizationKind, OrganizationStatus, str, TenantStatus, TenantRole
+]:
     return (
         select(
             User.status.label("user_status"),
@@ -49,7 +53,7 @@ def principal_rows(
         .outerjoin(
             UserRole, and_(UserRole.user_id == User.id, UserRole.tenant_id == User.tenant_id)
         )
-        .where(User.tenant_id == tenant_id, User.id == user_id)
+        .where(User.tenant_id == bindparam("tenant_id"), User.id == bindparam("user_id"))
     )
 
 
@@ -57,12 +61,27 @@ def user_roles(tenant_id: TenantId, user_id: uuid.UUID) -> Select[UserRole]:
     return select(UserRole).where(UserRole.tenant_id == tenant_id, UserRole.user_id == user_id)
 
 
-def users_by_ids(tenant_id: TenantId, ids: Sequence[uuid.UUID]) -> Select[User]:
-    return select(User).where(User.tenant_id == tenant_id, User.id.in_(ids))
+@statement_shape
+def _users_by_ids() -> Select[User]:
+    return select(User).where(
+        User.tenant_id == bindparam("tenant_id"), User.id.in_(bindparam("ids", expanding=True))
+    )
 
 
-def organizations_by_ids(tenant_id: TenantId, ids: Sequence[uuid.UUID]) -> Select[Organization]:
-    return select(Organization).where(Organization.tenant_id == tenant_id, Organization.id.in_(ids))
+def users_by_ids(tenant_id: TenantId, ids: Sequence[uuid.UUID]) -> Bound:
+    return Bound(_users_by_ids(), {"tenant_id": tenant_id, "ids": list(ids)})
+
+
+@statement_shape
+def _organizations_by_ids() -> Select[Organization]:
+    return select(Organization).where(
+        Organization.tenant_id == bindparam("tenant_id"),
+        Organization.id.in_(bindparam("ids", expanding=True)),
+    )
+
+
+def organizations_by_ids(tenant_id: TenantId, ids: Sequence[uuid.UUID]) -> Bound:
+    return Bound(_organizations_by_ids(), {"tenant_id": tenant_id, "ids": list(ids)})
 
 
 def user_by_email(tenant_id: TenantId, email: str) -> Select[User]:

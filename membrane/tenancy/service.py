@@ -18,9 +18,8 @@ from membrane.tenancy.models import Organization, Tenant, User
 
 async def principal_for_claims(session: AsyncSession, claims: AccessClaims) -> Principal:
     """Load the token's user in one statement and refuse anyone suspended or moved."""
-    rows = (
-        await session.execute(repository.principal_rows(claims.tenant_id, claims.subject))
-    ).all()
+    query = repository.principal_rows(claims.tenant_id, claims.subject)
+    rows = (await session.execute(query.statement, query.params)).all()
     if not rows:
         raise AuthenticationError("token subject is unknown")
     first = rows[0]
@@ -58,13 +57,15 @@ async def find_user_by_email(session: AsyncSession, tenant_id: TenantId, email: 
 async def users_by_ids(
     session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID]
 ) -> list[User]:
-    return list(await session.scalars(repository.users_by_ids(principal.tenant_id, ids)))
+    query = repository.users_by_ids(principal.tenant_id, ids)
+    return list(await session.scalars(query.statement, query.params))
 
 
 async def organizations_by_ids(
     session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID]
 ) -> list[Organization]:
-    return list(await session.scalars(repository.organizations_by_ids(principal.tenant_id, ids)))
+    query = repository.organizations_by_ids(principal.tenant_id, ids)
+    return list(await session.scalars(query.statement, query.params))
 
 
 async def roles_by_user(

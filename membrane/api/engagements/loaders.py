@@ -126,9 +126,7 @@ class EngagementLoaders:
         async def fetch(
             ids: Sequence[uuid.UUID], page: PageRequest, extra: Hashable
         ) -> dict[uuid.UUID, Page[Any]]:
-            zone, status = extra if isinstance(extra, tuple) else (None, None)
-            return await service.content_pages(
-                session, scope, model, ids, page, zone=zone, status=status
-            )
+            zone = extra[0] if isinstance(extra, tuple) else None
+            return await service.content_pages(session, scope, model, ids, page, zone=zone)
 
         return PageLoader(fetch)
