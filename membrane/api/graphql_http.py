@@ -181,7 +181,6 @@ async def graphql_endpoint(request: Request) -> Response:
         if optimized_is_awaitable(result):
             result = await result  # type: ignore[misc]
         assert isinstance(result, ExecutionResult)
-        await session.rollback()
     request_failed = _is_request_error(result)
     status = 400 if request_failed and media_type == GRAPHQL_RESPONSE else 200
     return _json(_payload(result, prepared.document, request_failed), status, media_type)

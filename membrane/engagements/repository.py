@@ -12,8 +12,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, func, select
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql import FromClause
 
 from membrane.db.bound import Bound, statement_shape
+from membrane.db.records import Record, columns_of, prefixed
 from membrane.engagements.enums import EngagementStatus, TaskStatus, Zone
 from membrane.engagements.models import Engagement, Membership, Participant, Task, ZonedContent
 from membrane.engagements.pagination import PageRequest
@@ -105,14 +107,74 @@ def first_per_parent(
     )
 
 
-def _with_assignees(query: Select[Any]) -> Select[Any]:
-    """Add each task's assignee and the assignee's organization to a query of tasks."""
-    task = query.column_descriptions[0]["entity"]
+USER_PREFIX = "assignee__"
+ORGANIZATION_PREFIX = "assignee_org__"
+_TASKS = Task.__table__
+_USERS = User.__table__
+_ORGANIZATIONS = Organization.__table__
+
+
+def _tasks_with_assignees(tasks: FromClause, *conditions: ColumnElement[bool]) -> Select[Any]:
+    """Task columns (under their own names) with the assignee's and their organization's
+    columns (prefixed), as plain rows: no ORM objects are built on this hot path."""
     return (
-        query.add_columns(User, Organization)
-        .outerjoin(User, and_(User.id == task.assignee_id, User.tenant_id == task.tenant_id))
-        .outerjoin(Organization, Organization.id == User.organization_id)
+        select(
+            *columns_of(tasks, _TASKS),
+            *prefixed(_USERS, USER_PREFIX),
+            *prefixed(_ORGANIZATIONS, ORGANIZATION_PREFIX),
+        )
+        .select_from(tasks)
+        .outerjoin(
+            _USERS,
+            and_(_USERS.c.id == tasks.c.assignee_id, _USERS.c.tenant_id == tasks.c.tenant_id),
+        )
+        .outerjoin(_ORGANIZATIONS, _ORGANIZATIONS.c.id == _USERS.c.organization_id)
+        .where(*conditions)
     )
+
+
+def split_task_row(row: Any) -> tuple[Any, Record | None, Record | None]:
+    """(task, assignee, assignee's organization) of a row of `_tasks_with_assignees`."""
+    return (
+        row,
+        Record.take(row, USER_PREFIX, _USERS),
+        Record.take(row, ORGANIZATION_PREFIX, _ORGANIZATIONS),
+    )
+
+
+@statement_shape
+def _task_pages(sees_all: bool, has_after: bool, with_zone: bool, with_status: bool) -> Select[Any]:
+    conditions = [Task.engagement_id.in_(IDS), VisibilityScope.content_filter(Task, sees_all)]
+    if has_after:
+        conditions.append(Task.id > AFTER)
+    if with_zone:
+        conditions.append(Task.zone == bindparam("zone"))
+    if with_status:
+        conditions.append(Task.status == bindparam("status"))
+    position = func.row_number().over(partition_by=Task.engagement_id, order_by=Task.id)
+    ranked = select(_TASKS, position.label("position")).where(*conditions).subquery()
+    return _tasks_with_assignees(ranked, ranked.c.position <= LIMIT).order_by(
+        ranked.c.engagement_id, ranked.c.id
+    )
+
+
+def task_pages(
+    scope: VisibilityScope,
+    engagement_ids: Sequence[uuid.UUID],
+    page: PageRequest,
+    *,
+    zone: Zone | None = None,
+    status: TaskStatus | None = None,
+) -> Bound:
+    statement = _task_pages(
+        scope.sees_all_engagements, page.after is not None, zone is not None, status is not None
+    )
+    extra: dict[str, Any] = {"ids": list(engagement_ids)}
+    if zone is not None:
+        extra["zone"] = zone
+    if status is not None:
+        extra["status"] = status
+    return Bound(statement, _page_params(scope, page, **extra))
 
 
 @statement_shape
@@ -124,8 +186,7 @@ def _content_pages(
         filters.append(model.zone == bindparam("zone"))
     if with_status:
         filters.append(model.status == bindparam("status"))  # type: ignore[attr-defined]
-    query = first_per_parent(model, model.engagement_id, model.id, has_after, *filters)
-    return _with_assignees(query) if model is Task else query
+    return first_per_parent(model, model.engagement_id, model.id, has_after, *filters)
 
 
 def content_pages(
@@ -137,7 +198,7 @@ def content_pages(
     zone: Zone | None = None,
     status: TaskStatus | None = None,
 ) -> Bound:
-    """First pages of content per engagement; tasks come with assignee and organization."""
+    """First pages of content per engagement (tasks: see `task_pages`)."""
     statement = _content_pages(
         model,
         scope.sees_all_engagements,
@@ -155,7 +216,9 @@ def content_pages(
 
 @statement_shape
 def _tasks_by_ids(sees_all: bool) -> Select[Any]:
-    return _with_assignees(_content_by_ids(Task, sees_all))
+    return _tasks_with_assignees(
+        _TASKS, Task.id.in_(IDS), VisibilityScope.content_filter(Task, sees_all)
+    )
 
 
 def tasks_by_ids(scope: VisibilityScope, ids: Sequence[uuid.UUID]) -> Bound:

@@ -55,11 +55,23 @@ def _engagement_of(row: ZonedContent | Participant | Membership) -> uuid.UUID:
     return row.engagement_id
 
 
-def _people(rows: Sequence[Any]) -> People:
-    return People(
-        users=[row[1] for row in rows if row[1] is not None],
-        organizations=[row[2] for row in rows if row[2] is not None],
-    )
+def _tasks_and_people(rows: Sequence[Any]) -> tuple[list[Any], People]:
+    tasks: list[Any] = []
+    people = People(users=[], organizations=[])
+    for row in rows:
+        task, user, organization = repository.split_task_row(row)
+        tasks.append(task)
+        if user is not None:
+            people.users.append(user)  # type: ignore[arg-type]
+        if organization is not None:
+            people.organizations.append(organization)  # type: ignore[arg-type]
+    return tasks, people
+
+
+async def _rows(session: AsyncSession, query: Any) -> Sequence[Any]:
+    """Plain rows through the session's connection: no ORM objects are built."""
+    connection = await session.connection()
+    return (await connection.execute(query.statement, query.params)).all()
 
 
 async def list_engagements(
@@ -113,18 +125,15 @@ async def task_pages(
 ) -> tuple[dict[uuid.UUID, Page[Task]], People]:
     """First pages of tasks per engagement, with assignees and their organizations, in one
     statement."""
-    query = repository.content_pages(scope, Task, engagement_ids, page, zone=zone, status=status)
-    rows = (await session.execute(query.statement, query.params)).all()
-    tasks = [row[0] for row in rows]
-    return _group_pages(tasks, engagement_ids, _engagement_of, page), _people(rows)
+    query = repository.task_pages(scope, engagement_ids, page, zone=zone, status=status)
+    tasks, people = _tasks_and_people(await _rows(session, query))
+    return _group_pages(tasks, engagement_ids, _engagement_of, page), people
 
 
 async def tasks_by_ids(
     session: AsyncSession, scope: VisibilityScope, ids: Sequence[uuid.UUID]
 ) -> tuple[list[Task], People]:
-    query = repository.tasks_by_ids(scope, ids)
-    rows = (await session.execute(query.statement, query.params)).all()
-    return [row[0] for row in rows], _people(rows)
+    return _tasks_and_people(await _rows(session, repository.tasks_by_ids(scope, ids)))
 
 
 async def participant_pages(

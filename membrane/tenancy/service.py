@@ -19,7 +19,8 @@ from membrane.tenancy.models import Organization, Tenant, User
 async def principal_for_claims(session: AsyncSession, claims: AccessClaims) -> Principal:
     """Load the token's user in one statement and refuse anyone suspended or moved."""
     query = repository.principal_rows(claims.tenant_id, claims.subject)
-    rows = (await session.execute(query.statement, query.params)).all()
+    connection = await session.connection()  # plain rows: no ORM entities to build
+    rows = (await connection.execute(query.statement, query.params)).all()
     if not rows:
         raise AuthenticationError("token subject is unknown")
     first = rows[0]

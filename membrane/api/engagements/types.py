@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 from strawberry import relay
@@ -23,7 +24,6 @@ from membrane.api.relay import connection, page_request
 from membrane.api.tenancy.types import Organization, User, load_organization, load_user
 from membrane.engagements import models
 from membrane.engagements.enums import EngagementRole, EngagementStatus, TaskStatus, Zone
-from membrane.engagements.pagination import Page
 
 
 @strawberry.type(description="A member of an engagement: a user with an engagement role.")
@@ -177,7 +177,7 @@ class Engagement(relay.Node):
 
 def _page_connection(found: object, to_node: object) -> object:
     """A connection now when the page is loaded, else an awaitable of it."""
-    if isinstance(found, Page):
+    if not isinstance(found, asyncio.Future):
         return connection(found, to_node, _row_id)  # type: ignore[arg-type]
     return _await_connection(found, to_node)
 
@@ -193,8 +193,8 @@ def _row_id(row: models.ZonedContent) -> uuid.UUID:
 
 def load_engagement(info: Info, engagement_id: uuid.UUID) -> object:
     found = info.context.engagements.engagement_by_id.get(engagement_id)
-    if isinstance(found, models.Engagement) or found is None:
-        return None if found is None else Engagement.from_row(found)
+    if not isinstance(found, asyncio.Future):
+        return None if found is None else Engagement.from_row(cast(models.Engagement, found))
     return _await_engagement(found)
 
 

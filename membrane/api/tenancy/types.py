@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 from strawberry import relay
@@ -67,8 +68,8 @@ def load_organization(info: Info, organization_id: uuid.UUID) -> object:
     """The organization as a value when already loaded, else an awaitable of it."""
     loader = info.context.tenancy.organization_by_id
     found = loader.get(organization_id)
-    if isinstance(found, OrganizationRow) or found is None:
-        return organization_or_none(found)
+    if not isinstance(found, asyncio.Future):
+        return organization_or_none(cast(OrganizationRow | None, found))
     return _await_organization(found)
 
 
@@ -81,8 +82,8 @@ def load_user(info: Info, user_id: uuid.UUID | None) -> object:
     if user_id is None:
         return None
     found = info.context.tenancy.user_by_id.get(user_id)
-    if isinstance(found, UserRow) or found is None:
-        return user_or_none(found)
+    if not isinstance(found, asyncio.Future):
+        return user_or_none(cast(UserRow | None, found))
     return _await_user(found)
 
 
