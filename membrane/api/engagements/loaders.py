@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,7 +32,7 @@ from membrane.engagements.scope import VisibilityScope
 
 
 class EngagementLoaders:
-    """Every loader of the engagements domain for one request."""
+    """Every loader of the engagements domain for one request, each made on first use."""
 
     def __init__(
         self,
@@ -41,23 +42,51 @@ class EngagementLoaders:
     ) -> None:
         self._session = session
         self._scope = scope
+        self._remember_people = remember_people
+
+    @cached_property
+    def engagement_by_id(self) -> ByIdLoader[Engagement]:
+        session, scope = self._session, self._scope
 
         async def engagements(ids: Sequence[uuid.UUID]) -> list[Engagement]:
             return await service.engagements_by_ids(session, scope, ids)
 
-        self.engagement_by_id: ByIdLoader[Engagement] = ByIdLoader(engagements)
+        return ByIdLoader(engagements)
+
+    @cached_property
+    def task_by_id(self) -> ByIdLoader[Task]:
+        session, scope, remember = self._session, self._scope, self._remember_people
 
         async def tasks_by_id(ids: Sequence[uuid.UUID]) -> list[Task]:
             tasks, people = await service.tasks_by_ids(session, scope, ids)
-            remember_people(people)
+            remember(people)
             return tasks
 
-        self.task_by_id: ByIdLoader[Task] = ByIdLoader(tasks_by_id)
-        self.thread_by_id: ByIdLoader[Thread] = self._by_id(Thread)
-        self.message_by_id: ByIdLoader[Message] = self._by_id(Message)
-        self.document_by_id: ByIdLoader[Document] = self._by_id(Document)
-        self.milestone_by_id: ByIdLoader[Milestone] = self._by_id(Milestone)
-        self.indicator_by_id: ByIdLoader[Indicator] = self._by_id(Indicator)
+        return ByIdLoader(tasks_by_id)
+
+    @cached_property
+    def thread_by_id(self) -> ByIdLoader[Thread]:
+        return self._by_id(Thread)
+
+    @cached_property
+    def message_by_id(self) -> ByIdLoader[Message]:
+        return self._by_id(Message)
+
+    @cached_property
+    def document_by_id(self) -> ByIdLoader[Document]:
+        return self._by_id(Document)
+
+    @cached_property
+    def milestone_by_id(self) -> ByIdLoader[Milestone]:
+        return self._by_id(Milestone)
+
+    @cached_property
+    def indicator_by_id(self) -> ByIdLoader[Indicator]:
+        return self._by_id(Indicator)
+
+    @cached_property
+    def tasks(self) -> PageLoader[Task]:
+        session, scope, remember = self._session, self._scope, self._remember_people
 
         async def task_pages(
             ids: Sequence[uuid.UUID], page: PageRequest, extra: Hashable
@@ -66,51 +95,68 @@ class EngagementLoaders:
             pages, people = await service.task_pages(
                 session, scope, ids, page, zone=zone, status=status
             )
-            remember_people(people)
+            remember(people)
             return pages
 
-        self.tasks: PageLoader[Task] = PageLoader(task_pages)
-        self.threads: PageLoader[Thread] = self._content_pages(Thread)
-        self.documents: PageLoader[Document] = self._content_pages(Document)
-        self.milestones: PageLoader[Milestone] = self._content_pages(Milestone)
-        self.indicators: PageLoader[Indicator] = self._content_pages(Indicator)
+        return PageLoader(task_pages)
 
-        async def participants(
-            ids: Sequence[uuid.UUID], page: PageRequest, _extra: Any
-        ) -> dict[uuid.UUID, Page[Participant]]:
-            return await service.participant_pages(session, scope, ids, page)
+    @cached_property
+    def threads(self) -> PageLoader[Thread]:
+        return self._content_pages(Thread)
 
-        async def members(
-            ids: Sequence[uuid.UUID], page: PageRequest, _extra: Any
-        ) -> dict[uuid.UUID, Page[Membership]]:
-            return await service.member_pages(session, scope, ids, page)
+    @cached_property
+    def documents(self) -> PageLoader[Document]:
+        return self._content_pages(Document)
 
-        async def messages(
-            ids: Sequence[uuid.UUID], page: PageRequest, _extra: Any
-        ) -> dict[uuid.UUID, Page[Message]]:
-            return await service.message_pages(session, scope, ids, page)
+    @cached_property
+    def milestones(self) -> PageLoader[Milestone]:
+        return self._content_pages(Milestone)
 
-        async def versions(
-            ids: Sequence[uuid.UUID], page: PageRequest, _extra: Any
-        ) -> dict[uuid.UUID, Page[DocumentVersion]]:
-            return await service.version_pages(session, scope, ids, page)
+    @cached_property
+    def indicators(self) -> PageLoader[Indicator]:
+        return self._content_pages(Indicator)
 
-        async def values(
-            ids: Sequence[uuid.UUID], page: PageRequest, _extra: Any
-        ) -> dict[uuid.UUID, Page[IndicatorValue]]:
-            return await service.indicator_value_pages(session, scope, ids, page)
+    @cached_property
+    def participants(self) -> PageLoader[Participant]:
+        return self._pages(service.participant_pages)
 
-        self.participants: PageLoader[Participant] = PageLoader(participants)
-        self.members: PageLoader[Membership] = PageLoader(members)
-        self.messages: PageLoader[Message] = PageLoader(messages)
-        self.versions: PageLoader[DocumentVersion] = PageLoader(versions)
-        self.indicator_values: PageLoader[IndicatorValue] = PageLoader(values)
+    @cached_property
+    def members(self) -> PageLoader[Membership]:
+        return self._pages(service.member_pages)
+
+    @cached_property
+    def messages(self) -> PageLoader[Message]:
+        return self._pages(service.message_pages)
+
+    @cached_property
+    def versions(self) -> PageLoader[DocumentVersion]:
+        return self._pages(service.version_pages)
+
+    @cached_property
+    def indicator_values(self) -> PageLoader[IndicatorValue]:
+        return self._pages(service.indicator_value_pages)
+
+    @cached_property
+    def viewer_role(self) -> DataLoader[uuid.UUID, EngagementRole | None]:
+        session, scope = self._session, self._scope
 
         async def roles(keys: list[uuid.UUID]) -> list[EngagementRole | None]:
             found = await service.viewer_roles(session, scope, keys)
             return [found.get(key) for key in keys]
 
-        self.viewer_role: DataLoader[uuid.UUID, EngagementRole | None] = DataLoader(load_fn=roles)
+        return DataLoader(load_fn=roles)
+
+    def _pages(
+        self, fetch_pages: Callable[..., Awaitable[dict[uuid.UUID, Page[Any]]]]
+    ) -> PageLoader[Any]:
+        session, scope = self._session, self._scope
+
+        async def fetch(
+            ids: Sequence[uuid.UUID], page: PageRequest, _extra: Hashable
+        ) -> dict[uuid.UUID, Page[Any]]:
+            return await fetch_pages(session, scope, ids, page)
+
+        return PageLoader(fetch)
 
     def _by_id(self, model: type[Any]) -> ByIdLoader[Any]:
         session, scope = self._session, self._scope
