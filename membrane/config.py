@@ -54,7 +54,7 @@ class Settings:
     dev_token_ttl_seconds: int = 8 * 3600
     token_leeway_seconds: int = 30
     tenant_header: str = "X-Membrane-Tenant"
-    database_pool_size: int = 10
+    database_pool_size: int = 20
     log_level: str = "INFO"
     sql_echo: bool = False
 

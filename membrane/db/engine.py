@@ -51,7 +51,7 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
-def create_engine(raw_url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+def create_engine(raw_url: str, *, pool_size: int = 20, echo: bool = False) -> AsyncEngine:
     url = async_url(raw_url)
     if url.get_backend_name() == "sqlite":
         engine = create_async_engine(url, echo=echo)
@@ -61,8 +61,10 @@ def create_engine(raw_url: str, *, pool_size: int = 10, echo: bool = False) -> A
     return create_async_engine(
         url,
         echo=echo,
+        # A fixed pool: connections opened past it would be closed again at once, and
+        # opening one costs far more than waiting a moment for a free one.
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=0,
         pool_pre_ping=False,
         connect_args={"server_settings": {"application_name": "membrane"}},
     )
