@@ -17,9 +17,11 @@ from membrane.api.graphql_http import graphql_endpoint
 from membrane.api.runtime import Runtime
 from membrane.api.schema import schema
 from membrane.auth import keys
+from membrane.auth.principal_cache import CHANNEL, PrincipalCache
 from membrane.auth.tokens import TokenService
 from membrane.config import Settings
-from membrane.db.engine import create_engine, session_factory
+from membrane.db.engine import create_engine, is_sqlite, session_factory
+from membrane.db.notifications import Listener
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -39,6 +41,7 @@ def build_runtime(settings: Settings) -> Runtime:
         read_sessions=session_factory(engine.execution_options(isolation_level="AUTOCOMMIT")),
         tokens=tokens,
         documents=DocumentCache(schema._schema),
+        principals=PrincipalCache(),
     )
 
 
@@ -69,11 +72,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Long-lived objects made at start-up are moved out of the collector's sight, and
         # the young generation is collected less often: requests create few cycles.
+        listener = None
+        if not is_sqlite(settings.database_url):
+            principals = runtime.principals
+            listener = Listener(runtime.engine, CHANNEL, principals.changed, principals.listening)
+            await listener.start()
         gc.collect()
         gc.freeze()
         try:
             yield
         finally:
+            if listener is not None:
+                await listener.stop()
             await runtime.engine.dispose()
 
     app = Starlette(

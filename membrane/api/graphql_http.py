@@ -154,10 +154,14 @@ async def graphql_endpoint(request: Request) -> Response:
 
     sessions = runtime.sessions if operation is OperationType.MUTATION else runtime.read_sessions
     async with sessions() as session:
-        try:
-            principal = await tenancy.principal_for_claims(session, claims)
-        except AuthenticationError as error:
-            return _unauthenticated(error, media_type)
+        principal = runtime.principals.get(claims.tenant_id, claims.subject)
+        if principal is None or principal.organization_id != claims.organization_id:
+            generation = runtime.principals.generation
+            try:
+                principal = await tenancy.principal_for_claims(session, claims)
+            except AuthenticationError as error:
+                return _unauthenticated(error, media_type)
+            runtime.principals.put(principal, generation)
         requested_tenant = request.headers.get(runtime.settings.tenant_header)
         if requested_tenant and requested_tenant not in (
             principal.tenant_slug,

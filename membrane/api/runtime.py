@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from membrane.api.documents import DocumentCache
+from membrane.auth.principal_cache import PrincipalCache
 from membrane.auth.tokens import TokenService
 from membrane.config import Settings
 
@@ -23,3 +24,4 @@ class Runtime:
     read_sessions: async_sessionmaker[AsyncSession]
     tokens: TokenService
     documents: DocumentCache
+    principals: PrincipalCache

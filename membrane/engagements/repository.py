@@ -14,7 +14,7 @@ from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, fu
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import FromClause
 
-from membrane.db.bound import Bound, statement_shape
+from membrane.db.bound import Bound, ids_params, match_ids, statement_shape
 from membrane.db.records import Record, columns_of, prefixed
 from membrane.engagements.enums import EngagementStatus, TaskStatus, Zone
 from membrane.engagements.models import Engagement, Membership, Participant, Task, ZonedContent
@@ -59,28 +59,32 @@ def engagements_page(
 
 
 @statement_shape
-def _engagements_by_ids(sees_all: bool) -> Select[Engagement]:
+def _engagements_by_ids(sees_all: bool, single: bool) -> Select[Engagement]:
     return select(Engagement).where(
-        VisibilityScope.engagement_filter(sees_all), Engagement.id.in_(IDS)
+        VisibilityScope.engagement_filter(sees_all), match_ids(Engagement.id, single)
     )
 
 
 def engagements_by_ids(scope: VisibilityScope, ids: Sequence[uuid.UUID]) -> Bound:
     return Bound(
-        _engagements_by_ids(scope.sees_all_engagements), {**scope.params, "ids": list(ids)}
+        _engagements_by_ids(scope.sees_all_engagements, len(ids) == 1),
+        {**scope.params, **ids_params(ids)},
     )
 
 
 @statement_shape
-def _content_by_ids(model: type[ContentT], sees_all: bool) -> Select[ContentT]:
-    return select(model).where(VisibilityScope.content_filter(model, sees_all), model.id.in_(IDS))
+def _content_by_ids(model: type[ContentT], sees_all: bool, single: bool) -> Select[ContentT]:
+    return select(model).where(
+        VisibilityScope.content_filter(model, sees_all), match_ids(model.id, single)
+    )
 
 
 def content_by_ids(
     scope: VisibilityScope, model: type[ContentT], ids: Sequence[uuid.UUID]
 ) -> Bound:
     return Bound(
-        _content_by_ids(model, scope.sees_all_engagements), {**scope.params, "ids": list(ids)}
+        _content_by_ids(model, scope.sees_all_engagements, len(ids) == 1),
+        {**scope.params, **ids_params(ids)},
     )
 
 
@@ -215,14 +219,17 @@ def content_pages(
 
 
 @statement_shape
-def _tasks_by_ids(sees_all: bool) -> Select[Any]:
+def _tasks_by_ids(sees_all: bool, single: bool) -> Select[Any]:
     return _tasks_with_assignees(
-        _TASKS, Task.id.in_(IDS), VisibilityScope.content_filter(Task, sees_all)
+        _TASKS, match_ids(Task.id, single), VisibilityScope.content_filter(Task, sees_all)
     )
 
 
 def tasks_by_ids(scope: VisibilityScope, ids: Sequence[uuid.UUID]) -> Bound:
-    return Bound(_tasks_by_ids(scope.sees_all_engagements), {**scope.params, "ids": list(ids)})
+    return Bound(
+        _tasks_by_ids(scope.sees_all_engagements, len(ids) == 1),
+        {**scope.params, **ids_params(ids)},
+    )
 
 
 @statement_shape

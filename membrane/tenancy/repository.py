@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from membrane.db.bound import Bound, statement_shape
+from membrane.db.bound import Bound, ids_params, match_ids, statement_shape
 from membrane.tenancy.enums import (
     OrganizationKind,
     OrganizationStatus,
@@ -62,26 +62,23 @@ def user_roles(tenant_id: TenantId, user_id: uuid.UUID) -> Select[UserRole]:
 
 
 @statement_shape
-def _users_by_ids() -> Select[User]:
-    return select(User).where(
-        User.tenant_id == bindparam("tenant_id"), User.id.in_(bindparam("ids", expanding=True))
-    )
+def _users_by_ids(single: bool) -> Select[User]:
+    return select(User).where(User.tenant_id == bindparam("tenant_id"), match_ids(User.id, single))
 
 
 def users_by_ids(tenant_id: TenantId, ids: Sequence[uuid.UUID]) -> Bound:
-    return Bound(_users_by_ids(), {"tenant_id": tenant_id, "ids": list(ids)})
+    return Bound(_users_by_ids(len(ids) == 1), {"tenant_id": tenant_id, **ids_params(ids)})
 
 
 @statement_shape
-def _organizations_by_ids() -> Select[Organization]:
+def _organizations_by_ids(single: bool) -> Select[Organization]:
     return select(Organization).where(
-        Organization.tenant_id == bindparam("tenant_id"),
-        Organization.id.in_(bindparam("ids", expanding=True)),
+        Organization.tenant_id == bindparam("tenant_id"), match_ids(Organization.id, single)
     )
 
 
 def organizations_by_ids(tenant_id: TenantId, ids: Sequence[uuid.UUID]) -> Bound:
-    return Bound(_organizations_by_ids(), {"tenant_id": tenant_id, "ids": list(ids)})
+    return Bound(_organizations_by_ids(len(ids) == 1), {"tenant_id": tenant_id, **ids_params(ids)})
 
 
 def user_by_email(tenant_id: TenantId, email: str) -> Select[User]:

@@ -1,0 +1,125 @@
+"""Principals are cached only while PostgreSQL tells this process of every change to them,
+and a suspension takes effect on the very next request."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from membrane.api.app import create_app
+from membrane.api.runtime import Runtime
+from membrane.auth.principal import Principal
+from membrane.auth.principal_cache import PrincipalCache
+from membrane.config import Settings
+from membrane.tenancy.enums import OrganizationKind, TenantRole
+from membrane.tenancy.ids import TenantId
+from tests.fixtures.demo import DemoData
+from tests.support.sql import sql
+
+VIEWER = "{ viewer { user { displayName } } }"
+
+
+def _principal(**changes: object) -> Principal:
+    values: dict[str, object] = {
+        "tenant_id": TenantId(uuid.uuid4()),
+        "tenant_slug": "t",
+        "user_id": uuid.uuid4(),
+        "organization_id": uuid.uuid4(),
+        "organization_kind": OrganizationKind.PARTNER,
+        "tenant_roles": frozenset({TenantRole.ADMIN}),
+    }
+    values.update(changes)
+    return Principal(**values)  # type: ignore[arg-type]
+
+
+def test_cache_is_off_unless_listening() -> None:
+    cache = PrincipalCache()
+    principal = _principal()
+    cache.put(principal, cache.generation)
+    assert cache.get(principal.tenant_id, principal.user_id) is None
+    cache.listening(True)
+    cache.put(principal, cache.generation)
+    assert cache.get(principal.tenant_id, principal.user_id) == principal
+    cache.listening(False)  # losing the feed forgets everything
+    assert cache.get(principal.tenant_id, principal.user_id) is None
+
+
+def test_a_change_during_the_load_is_not_cached() -> None:
+    cache = PrincipalCache()
+    cache.listening(True)
+    principal = _principal()
+    generation = cache.generation
+    cache.changed(f"user:{principal.user_id}")  # arrives while the principal was loading
+    cache.put(principal, generation)
+    assert cache.get(principal.tenant_id, principal.user_id) is None
+
+
+def test_changes_drop_the_principals_they_touch() -> None:
+    cache = PrincipalCache()
+    cache.listening(True)
+    a, b = _principal(), _principal()
+    same_org = _principal(organization_id=a.organization_id, tenant_id=a.tenant_id)
+    for principal in (a, b, same_org):
+        cache.put(principal, cache.generation)
+    cache.changed(f"organization:{a.organization_id}")
+    assert cache.get(a.tenant_id, a.user_id) is None
+    assert cache.get(same_org.tenant_id, same_org.user_id) is None
+    assert cache.get(b.tenant_id, b.user_id) == b
+    cache.changed(f"tenant:{b.tenant_id}")
+    assert cache.get(b.tenant_id, b.user_id) is None
+
+
+def test_entries_expire() -> None:
+    cache = PrincipalCache(ttl_seconds=0)
+    cache.listening(True)
+    principal = _principal()
+    cache.put(principal, cache.generation)
+    assert cache.get(principal.tenant_id, principal.user_id) is None
+
+
+async def test_suspension_takes_effect_on_the_next_request(
+    database_url: str, backend: str, engine: AsyncEngine, demo_data: DemoData, keys_dir: Path
+) -> None:
+    # given a running app (with its lifespan) and a partner user's token
+    app = create_app(Settings(database_url=database_url, keys_dir=keys_dir, dev_mode=True))
+    runtime: Runtime = app.state.runtime
+    hiro = demo_data.demo.user("hiro")
+    organization = demo_data.demo.organization("globex")
+    token = runtime.tokens.mint(
+        subject=uuid.UUID(hiro["id"]),
+        tenant_id=uuid.UUID(demo_data.demo.tenant_id),
+        organization_id=uuid.UUID(organization["id"]),
+        ttl_seconds=600,
+    )
+    headers = {"authorization": f"Bearer {token}"}
+    key = (uuid.UUID(demo_data.demo.tenant_id), uuid.UUID(hiro["id"]))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://m.test") as client:
+            first = await client.post("/graphql", json={"query": VIEWER}, headers=headers)
+            assert first.status_code == 200
+            # then PostgreSQL processes cache the principal; SQLite ones never do
+            assert (runtime.principals.get(*key) is not None) == (backend == "postgresql")
+            try:
+                # when the user is suspended in the database (committed)
+                async with engine.begin() as connection:
+                    await connection.execute(
+                        *sql("UPDATE users SET status = 'SUSPENDED' WHERE id = :id", id=hiro["id"])
+                    )
+                for _ in range(100):
+                    if runtime.principals.get(*key) is None:
+                        break
+                    await asyncio.sleep(0.02)
+                # then the very next request is refused
+                second = await client.post("/graphql", json={"query": VIEWER}, headers=headers)
+                assert second.status_code == 401
+                assert second.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+            finally:
+                async with engine.begin() as connection:
+                    await connection.execute(
+                        *sql("UPDATE users SET status = 'ACTIVE' WHERE id = :id", id=hiro["id"])
+                    )
