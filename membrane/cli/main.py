@@ -35,6 +35,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         access_log=args.access_log,
         loop="uvloop",
         http="httptools",
+        proxy_headers=args.proxy_headers,
     )
     return 0
 
@@ -109,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-migrate", action="store_true", help="do not upgrade the database first"
     )
     serve.add_argument("--access-log", action="store_true", help="log every request")
+    serve.add_argument(
+        "--proxy-headers",
+        action="store_true",
+        help="trust X-Forwarded-* headers (behind a reverse proxy you control)",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     db = commands.add_parser("db", help="database maintenance")
