@@ -26,8 +26,9 @@ class Record:
         self.__dict__.update(values)
 
     @classmethod
-    def take(cls, row: Row[Any], prefix: str, table: FromClause) -> Record | None:
-        mapping = row._mapping
+    def take(cls, row: Any, prefix: str, table: FromClause) -> Record | None:
+        """The `prefix`ed columns of `table` in `row` (a SQLAlchemy row or a `PlainRow`)."""
+        mapping = row._mapping if isinstance(row, Row) else row
         values = {column.key: mapping[f"{prefix}{column.key}"] for column in table.columns}
         if values.get("id") is None:
             return None

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from membrane.db.rows import fetch_rows
 from membrane.engagements import repository
 from membrane.engagements.enums import EngagementRole, EngagementStatus, TaskStatus, Zone
 from membrane.engagements.models import (
@@ -68,12 +69,6 @@ def _tasks_and_people(rows: Sequence[Any]) -> tuple[list[Any], People]:
     return tasks, people
 
 
-async def _rows(session: AsyncSession, query: Any) -> Sequence[Any]:
-    """Plain rows through the session's connection: no ORM objects are built."""
-    connection = await session.connection()
-    return (await connection.execute(query.statement, query.params)).all()
-
-
 async def list_engagements(
     session: AsyncSession,
     scope: VisibilityScope,
@@ -126,14 +121,14 @@ async def task_pages(
     """First pages of tasks per engagement, with assignees and their organizations, in one
     statement."""
     query = repository.task_pages(scope, engagement_ids, page, zone=zone, status=status)
-    tasks, people = _tasks_and_people(await _rows(session, query))
+    tasks, people = _tasks_and_people(await fetch_rows(session, query))
     return _group_pages(tasks, engagement_ids, _engagement_of, page), people
 
 
 async def tasks_by_ids(
     session: AsyncSession, scope: VisibilityScope, ids: Sequence[uuid.UUID]
 ) -> tuple[list[Task], People]:
-    return _tasks_and_people(await _rows(session, repository.tasks_by_ids(scope, ids)))
+    return _tasks_and_people(await fetch_rows(session, repository.tasks_by_ids(scope, ids)))
 
 
 async def participant_pages(

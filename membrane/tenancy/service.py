@@ -10,25 +10,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from membrane.auth.errors import AuthenticationError
 from membrane.auth.principal import Principal
 from membrane.auth.tokens import AccessClaims
+from membrane.db.rows import fetch_rows
 from membrane.tenancy import repository
-from membrane.tenancy.enums import OrganizationStatus, TenantRole, TenantStatus, UserStatus
+from membrane.tenancy.enums import (
+    OrganizationKind,
+    OrganizationStatus,
+    TenantRole,
+    TenantStatus,
+    UserStatus,
+)
 from membrane.tenancy.ids import TenantId
 from membrane.tenancy.models import Organization, Tenant, User
 
 
 async def principal_for_claims(session: AsyncSession, claims: AccessClaims) -> Principal:
     """Load the token's user in one statement and refuse anyone suspended or moved."""
-    query = repository.principal_rows(claims.tenant_id, claims.subject)
-    connection = await session.connection()  # plain rows: no ORM entities to build
-    rows = (await connection.execute(query.statement, query.params)).all()
+    rows = await fetch_rows(session, repository.principal_rows(claims.tenant_id, claims.subject))
     if not rows:
         raise AuthenticationError("token subject is unknown")
     first = rows[0]
-    if first.tenant_status is not TenantStatus.ACTIVE:
+    if first.tenant_status != TenantStatus.ACTIVE:
         raise AuthenticationError("tenant is suspended")
-    if first.user_status is not UserStatus.ACTIVE:
+    if first.user_status != UserStatus.ACTIVE:
         raise AuthenticationError("user is not active")
-    if first.organization_status is not OrganizationStatus.ACTIVE:
+    if first.organization_status != OrganizationStatus.ACTIVE:
         raise AuthenticationError("organization is suspended")
     if first.organization_id != claims.organization_id:
         raise AuthenticationError("token organization does not match the user")
@@ -37,7 +42,7 @@ async def principal_for_claims(session: AsyncSession, claims: AccessClaims) -> P
         tenant_slug=first.tenant_slug,
         user_id=claims.subject,
         organization_id=first.organization_id,
-        organization_kind=first.organization_kind,
+        organization_kind=OrganizationKind(first.organization_kind),
         tenant_roles=frozenset(TenantRole(row.role) for row in rows if row.role is not None),
     )
 

@@ -1,0 +1,99 @@
+"""Plain rows for the hottest reads.
+
+On PostgreSQL, a statement shape without list parameters is compiled once by SQLAlchemy
+and then run straight on the pooled asyncpg connection: the SQL is SQLAlchemy's, only the
+per-execution bookkeeping is skipped. Elsewhere (SQLite, or shapes that expand a list),
+the statement runs through SQLAlchemy as usual. Either way the rows answer attribute
+access by column name (`row.title`) and item access by label (`row["assignee__id"]`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Executable
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from membrane.db.bound import Bound
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    statement: Executable
+    sql: str | None  # None: run it through SQLAlchemy
+    names: tuple[str, ...] = ()
+    constants: dict[str, Any] = field(default_factory=dict)  # literals the shape carries
+    processors: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+
+    def arguments(self, params: dict[str, Any]) -> list[Any]:
+        values = []
+        for name in self.names:
+            if name in self.constants:
+                values.append(self.constants[name])
+                continue
+            value = params[name]
+            processor = self.processors.get(name)
+            values.append(value if processor is None else processor(value))
+        return values
+
+
+_compiled: dict[int, _Compiled] = {}
+
+
+def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
+    """SQL text, parameter order and bind conversions of a shape (once per shape)."""
+    found = _compiled.get(id(statement))
+    if found is not None and found.statement is statement:
+        return found
+    compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+    direct = _Compiled(statement, None)
+    binds = compiled.binds
+    if compiled.positiontup and not any(bind.expanding for bind in binds.values()):
+        constants: dict[str, Any] = {}
+        processors: dict[str, Callable[[Any], Any]] = {}
+        for name in compiled.positiontup:
+            bind = binds[name]
+            processor = bind.type._cached_bind_processor(dialect)
+            if bind.value is not None and not bind.required:
+                constants[name] = bind.value if processor is None else processor(bind.value)
+            elif processor is not None:
+                processors[name] = processor
+        direct = _Compiled(
+            statement, compiled.string, tuple(compiled.positiontup), constants, processors
+        )
+    _compiled[id(statement)] = direct
+    return direct
+
+
+class PlainRow:
+    """An asyncpg record with attribute access."""
+
+    __slots__ = ("_record",)
+
+    def __init__(self, record: Any) -> None:
+        self._record = record
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._record[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, name: str) -> Any:
+        return self._record[name]
+
+
+async def fetch_rows(session: AsyncSession, query: Bound) -> Sequence[Any]:
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        compiled = _compile(query.statement, connection.dialect)
+        if compiled.sql is not None:
+            raw = await connection.get_raw_connection()
+            records = await raw.driver_connection.fetch(  # type: ignore[union-attr]
+                compiled.sql, *compiled.arguments(query.params)
+            )
+            return [PlainRow(record) for record in records]
+    return (await connection.execute(query.statement, query.params)).all()
