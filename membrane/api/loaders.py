@@ -36,12 +36,24 @@ def known(loader: DataLoader[Any, Any], key: Any) -> tuple[bool, Any]:
 
 class ByIdLoader(DataLoader[uuid.UUID, RowT | None], Generic[RowT]):
     def __init__(self, fetch: FetchByIds) -> None:
+        self._fetch = fetch
+
         async def load(keys: list[uuid.UUID]) -> list[RowT | None]:
             rows = await fetch(keys)
             found = {row.id: row for row in rows}
             return [found.get(key) for key in keys]
 
         super().__init__(load_fn=load)
+
+    async def one(self, key: uuid.UUID) -> RowT | None:
+        """One row, fetched at once rather than batched (a root field asks for one object,
+        so there is nothing to wait for), and remembered for later fields."""
+        if self.cache_map.get(key) is not None:
+            return await self.load(key)
+        rows = await self._fetch([key])
+        row: RowT | None = rows[0] if rows else None
+        self.prime(key, row)
+        return row
 
     def get(self, key: uuid.UUID) -> RowT | Awaitable[RowT | None] | None:
         hit, value = known(self, key)

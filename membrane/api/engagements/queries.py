@@ -79,7 +79,7 @@ class EngagementQueries:
         id: Annotated[strawberry.ID, strawberry.argument(description="Engagement id.")],
     ) -> Engagement | None:
         engagement_id = decode_global_id(id, expected="Engagement", field="id")
-        row = await info.context.engagements.engagement_by_id.load(engagement_id)
+        row = await info.context.engagements.engagement_by_id.one(engagement_id)
         return None if row is None else Engagement.from_row(row)
 
     @strawberry.field(description="Any object by its global id; null when missing or not visible.")
@@ -95,7 +95,7 @@ class EngagementQueries:
         if type_name not in _NODE_TYPES:
             raise InvalidInputError(f"id names an unknown type {type_name!r}", field="id")
         node_id = decode_global_id(id, expected=type_name, field="id")
-        row = await _NODE_TYPES[type_name](info.context).load(node_id)
+        row = await _NODE_TYPES[type_name](info.context).one(node_id)
         if row is None:
             return None
         node: relay.Node = _NODE_CLASSES[type_name].from_row(row)  # type: ignore[attr-defined]
