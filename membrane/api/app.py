@@ -10,10 +10,11 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from membrane.api.documents import DocumentCache
-from membrane.api.graphql_http import graphql_endpoint
+from membrane.api.graphql_http import STATIC, graphql_endpoint
 from membrane.api.runtime import Runtime
 from membrane.api.schema import schema
 from membrane.auth import keys
@@ -88,8 +89,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await listener.stop()
             await runtime.engine.dispose()
 
+    routes: list[BaseRoute] = []
+    if not settings.production:
+        routes.append(Mount("/graphql/assets", StaticFiles(directory=STATIC / "graphiql")))
     app = Starlette(
         routes=[
+            *routes,
             Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),

@@ -6,6 +6,7 @@ graphql-core against the Strawberry schema, and serialises with orjson.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -13,7 +14,6 @@ from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationType, 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.execution.is_awaitable import optimized_is_awaitable
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema._graphql_core import execution_context_class_kwargs
 
 from membrane.api.context import Context
@@ -25,6 +25,8 @@ from membrane.errors import ErrorCode
 from membrane.tenancy import service as tenancy
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+STATIC = Path(__file__).resolve().parent / "static"
+GRAPHIQL_HTML = (STATIC / "graphiql.html").read_text(encoding="utf-8")
 JSON = "application/json"
 _EXECUTION_KWARGS: dict[str, Any] = execution_context_class_kwargs(schema.execution_context_class)
 
@@ -106,7 +108,7 @@ async def graphql_endpoint(request: Request) -> Response:
             return _json(
                 request_error("GraphiQL is disabled in production", ErrorCode.NOT_FOUND), 404
             )
-        return HTMLResponse(get_graphql_ide_html("graphiql"))
+        return HTMLResponse(GRAPHIQL_HTML)
 
     media_type = _response_media_type(request)
     try:
