@@ -1,20 +1,21 @@
 """Plain records for hot read paths: rows read without building ORM objects.
 
-A joined row carries the columns of its main table under their own names and those of
-each joined table under a prefix; `Record.take` lifts one prefixed part out of the row.
+A joined row carries the columns of its main table under their own names and chosen
+columns of each joined table under a prefix; `Record.take` lifts one prefixed part out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Label, Table
+from sqlalchemy import ColumnElement, Label
 from sqlalchemy.engine import Row
 from sqlalchemy.sql import FromClause
 
 
-def prefixed(table: Table | FromClause, prefix: str) -> list[Label[Any]]:
-    return [column.label(f"{prefix}{column.key}") for column in table.columns]
+def prefixed(table: FromClause, prefix: str, fields: Sequence[str]) -> list[Label[Any]]:
+    return [table.c[field].label(f"{prefix}{field}") for field in fields]
 
 
 class Record:
@@ -26,13 +27,13 @@ class Record:
         self.__dict__.update(values)
 
     @classmethod
-    def take(cls, row: Any, prefix: str, table: FromClause) -> Record | None:
-        """The `prefix`ed columns of `table` in `row` (a SQLAlchemy row or a `PlainRow`)."""
+    def take(cls, row: Any, prefix: str, fields: Sequence[str]) -> Record | None:
+        """The `prefix`ed `fields` of `row` (a SQLAlchemy row or a `PlainRow`), or None when
+        the outer join found nothing."""
         mapping = row._mapping if isinstance(row, Row) else row
-        values = {column.key: mapping[f"{prefix}{column.key}"] for column in table.columns}
-        if values.get("id") is None:
+        if mapping[f"{prefix}id"] is None:
             return None
-        return cls(values)
+        return cls({field: mapping[f"{prefix}{field}"] for field in fields})
 
 
 def columns_of(selectable: FromClause, table: FromClause) -> list[ColumnElement[Any]]:

@@ -113,6 +113,9 @@ def first_per_parent(
 
 USER_PREFIX = "assignee__"
 ORGANIZATION_PREFIX = "assignee_org__"
+# What the GraphQL User and Organization types show; the rest is not read on this path.
+USER_FIELDS = ("id", "display_name", "email", "status", "organization_id")
+ORGANIZATION_FIELDS = ("id", "slug", "name", "kind", "status")
 _TASKS = Task.__table__
 _USERS = User.__table__
 _ORGANIZATIONS = Organization.__table__
@@ -124,8 +127,8 @@ def _tasks_with_assignees(tasks: FromClause, *conditions: ColumnElement[bool]) -
     return (
         select(
             *columns_of(tasks, _TASKS),
-            *prefixed(_USERS, USER_PREFIX),
-            *prefixed(_ORGANIZATIONS, ORGANIZATION_PREFIX),
+            *prefixed(_USERS, USER_PREFIX, USER_FIELDS),
+            *prefixed(_ORGANIZATIONS, ORGANIZATION_PREFIX, ORGANIZATION_FIELDS),
         )
         .select_from(tasks)
         .outerjoin(
@@ -141,8 +144,8 @@ def split_task_row(row: Any) -> tuple[Any, Record | None, Record | None]:
     """(task, assignee, assignee's organization) of a row of `_tasks_with_assignees`."""
     return (
         row,
-        Record.take(row, USER_PREFIX, _USERS),
-        Record.take(row, ORGANIZATION_PREFIX, _ORGANIZATIONS),
+        Record.take(row, USER_PREFIX, USER_FIELDS),
+        Record.take(row, ORGANIZATION_PREFIX, ORGANIZATION_FIELDS),
     )
 
 
