@@ -4,6 +4,7 @@ and a suspension takes effect on the very next request."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import uuid
 from pathlib import Path
 
@@ -104,6 +105,25 @@ async def test_suspension_takes_effect_on_the_next_request(
             assert first.status_code == 200
             # then PostgreSQL processes cache the principal; SQLite ones never do
             assert (runtime.principals.get(*key) is not None) == (backend == "postgresql")
+            # and with the principal cached, root fields reading at once share the session
+            pilot = demo_data.demo.engagement("Joint supply-chain pilot")["id"]
+            pilot_id = base64.b64encode(f"Engagement:{pilot}".encode()).decode()
+            both = await client.post(
+                "/graphql",
+                json={
+                    "query": "query($id: ID!) { a: engagement(id: $id) { name } "
+                    "b: node(id: $id) { id } viewer { user { displayName } } }",
+                    "variables": {"id": pilot_id},
+                },
+                headers=headers,
+            )
+            assert both.json() == {
+                "data": {
+                    "a": {"name": "Joint supply-chain pilot"},
+                    "b": {"id": pilot_id},
+                    "viewer": {"user": {"displayName": "Hiro Tanaka"}},
+                }
+            }
             try:
                 # when the user is suspended in the database (committed)
                 async with engine.begin() as connection:

@@ -154,8 +154,7 @@ async def graphql_endpoint(request: Request) -> Response:
     except AuthenticationError as error:
         return _unauthenticated(error, media_type)
 
-    sessions = runtime.sessions if operation is OperationType.MUTATION else runtime.read_sessions
-    async with sessions() as session:
+    async with runtime.session_for(operation) as session:
         principal = runtime.principals.get(claims.tenant_id, claims.subject)
         if principal is None or principal.organization_id != claims.organization_id:
             generation = runtime.principals.generation
