@@ -39,7 +39,7 @@ def build_runtime(settings: Settings) -> Runtime:
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
-        read_connection=engine.execution_options(isolation_level="AUTOCOMMIT").connect,
+        read_sessions=session_factory(engine.execution_options(isolation_level="AUTOCOMMIT")),
         tokens=tokens,
         documents=DocumentCache(schema._schema),
         principals=PrincipalCache(),

@@ -154,9 +154,14 @@ async def graphql_endpoint(request: Request) -> Response:
     except AuthenticationError as error:
         return _unauthenticated(error, media_type)
 
-    async with runtime.session_for(operation) as session:
+    sessions = runtime.sessions if operation is OperationType.MUTATION else runtime.read_sessions
+    async with sessions() as session:
         principal = runtime.principals.get(claims.tenant_id, claims.subject)
-        if principal is None or principal.organization_id != claims.organization_id:
+        if principal is not None and principal.organization_id == claims.organization_id:
+            # Root fields run concurrently; the session must not be first used by two of
+            # them at once, so it takes its connection before any resolver runs.
+            await session.connection()
+        else:
             generation = runtime.principals.generation
             try:
                 principal = await tenancy.principal_for_claims(session, claims)

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Executable
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from membrane.db.bound import Bound
 
@@ -87,8 +87,7 @@ class PlainRow:
 
 
 async def fetch_rows(session: AsyncSession, query: Bound) -> Sequence[Any]:
-    bind = session.bind
-    connection = bind if isinstance(bind, AsyncConnection) else await session.connection()
+    connection = await session.connection()
     if connection.dialect.name == "postgresql":
         compiled = _compile(query.statement, connection.dialect)
         if compiled.sql is not None:
