@@ -124,6 +124,32 @@ async def test_suspension_takes_effect_on_the_next_request(
                     "viewer": {"user": {"displayName": "Hiro Tanaka"}},
                 }
             }
+            # and single-row reads of several root fields at once do not collide
+            listing = await client.post(
+                "/graphql",
+                json={
+                    "query": "{ engagements { edges { node { tasks { edges { node { id } } } } } } }"
+                },
+                headers=headers,
+            )
+            task_ids = [
+                task["node"]["id"]
+                for engagement in listing.json()["data"]["engagements"]["edges"]
+                for task in engagement["node"]["tasks"]["edges"]
+            ][:3]
+            many = await client.post(
+                "/graphql",
+                json={
+                    "query": "query($a: ID!, $b: ID!, $c: ID!) { a: node(id: $a) { id } "
+                    "b: node(id: $b) { id } c: node(id: $c) { id } "
+                    "engagements(first: 2) { edges { node { name } } } }",
+                    "variables": dict(zip("abc", task_ids, strict=True)),
+                },
+                headers=headers,
+            )
+            body = many.json()
+            assert "errors" not in body, body
+            assert [body["data"][k]["id"] for k in "abc"] == task_ids
             try:
                 # when the user is suspended in the database (committed)
                 async with engine.begin() as connection:

@@ -1,10 +1,14 @@
 """Plain rows for the hottest reads.
 
-On PostgreSQL, a statement shape without list parameters is compiled once by SQLAlchemy
-and then run straight on the pooled asyncpg connection: the SQL is SQLAlchemy's, only the
-per-execution bookkeeping is skipped. Elsewhere (SQLite, or shapes that expand a list),
-the statement runs through SQLAlchemy as usual. Either way the rows answer attribute
-access by column name (`row.title`) and item access by label (`row["assignee__id"]`).
+On PostgreSQL, in autocommit mode (query operations), a statement shape without list
+parameters is compiled once by SQLAlchemy and then run straight on the pooled asyncpg
+connection, under the adapter's own lock: the SQL is SQLAlchemy's, only the per-execution
+bookkeeping is skipped (and with it SQLAlchemy's statement events and echo). Bind
+conversions are applied as SQLAlchemy would; result processors are not (enum columns come
+back as `str`, which the `StrEnum`s compare equal to). Elsewhere (SQLite, transactions,
+or shapes that expand a list) the statement runs through SQLAlchemy as usual. Either way
+the rows answer attribute access by column name (`row.title`) and item access by label
+(`row["assignee__id"]`).
 """
 
 from __future__ import annotations
@@ -51,7 +55,9 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
     compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
     direct = _Compiled(statement, None)
     binds = compiled.binds
-    if compiled.positiontup and not any(bind.expanding for bind in binds.values()):
+    if compiled.positiontup and not any(
+        bind.expanding or bind.literal_execute for bind in binds.values()
+    ):
         constants: dict[str, Any] = {}
         processors: dict[str, Callable[[Any], Any]] = {}
         for name in compiled.positiontup:
@@ -90,10 +96,16 @@ async def fetch_rows(session: AsyncSession, query: Bound) -> Sequence[Any]:
     connection = await session.connection()
     if connection.dialect.name == "postgresql":
         compiled = _compile(query.statement, connection.dialect)
-        if compiled.sql is not None:
-            raw = await connection.get_raw_connection()
-            records = await raw.driver_connection.fetch(  # type: ignore[union-attr]
-                compiled.sql, *compiled.arguments(query.params)
-            )
+        raw = await connection.get_raw_connection()
+        adapter: Any = raw.dbapi_connection
+        # Only outside transactions (the autocommit reads of query operations): inside one,
+        # SQLAlchemy's adapter must see every statement to begin the transaction first.
+        if compiled.sql is not None and getattr(adapter, "autocommit", False):
+            # Root fields resolve concurrently on one connection: take the adapter's own
+            # lock, as SQLAlchemy does for its statements, so only one runs at a time.
+            async with adapter._execute_mutex:
+                records = await raw.driver_connection.fetch(  # type: ignore[union-attr]
+                    compiled.sql, *compiled.arguments(query.params)
+                )
             return [PlainRow(record) for record in records]
     return (await connection.execute(query.statement, query.params)).all()
