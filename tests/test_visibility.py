@@ -174,3 +174,37 @@ def _canonical(value: Any) -> str:
 
 def _normalise(sets: dict[str, set[str]]) -> dict[str, set[str]]:
     return {key: {_canonical(v) for v in values} for key, values in sets.items()}
+
+
+USER_QUERY = "query($id: ID!) { node(id: $id) { ... on User { displayName email } } }"
+
+
+async def test_people_outside_shared_engagements_are_invisible(
+    as_user: Any, demo_data: DemoData
+) -> None:
+    # given dmitri, a host auditor who is a member of no engagement
+    dmitri = base64.b64encode(f"User:{demo_data.demo.user('dmitri')['id']}".encode()).decode()
+    missing = base64.b64encode(b"User:01a20000-0000-7000-8000-000000000000").decode()
+    # when a partner and a colleague of his look him up
+    partner = await as_user("erin")(USER_QUERY, {"id": dmitri})
+    partner_missing = await as_user("erin")(USER_QUERY, {"id": missing})
+    colleague = await as_user("chloe")(USER_QUERY, {"id": dmitri})
+    # then the partner gets what a missing id gets; his own organization sees him
+    assert partner == partner_missing == {"data": {"node": None}}
+    assert colleague["data"]["node"]["displayName"] == "Dmitri Volkov"
+
+
+async def test_co_members_and_participants_are_visible(as_user: Any, demo_data: DemoData) -> None:
+    # given hiro (Globex) and farid (Acme), who share the joint pilot
+    farid = base64.b64encode(f"User:{demo_data.demo.user('farid')['id']}".encode()).decode()
+    acme = base64.b64encode(
+        f"Organization:{demo_data.demo.organization('acme')['id']}".encode()
+    ).decode()
+    # when hiro looks up farid and Acme
+    person = await as_user("hiro")(USER_QUERY, {"id": farid})
+    company = await as_user("hiro")(
+        "query($id: ID!) { node(id: $id) { ... on Organization { name } } }", {"id": acme}
+    )
+    # then both are visible to him
+    assert person["data"]["node"]["displayName"] == "Farid Haddad"
+    assert company["data"]["node"] == {"name": "Acme Manufacturing"}

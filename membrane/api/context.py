@@ -24,7 +24,7 @@ class Context:
     @classmethod
     def create(cls, session: AsyncSession, principal: Principal) -> Context:
         scope = visibility_scope(principal)
-        tenancy = TenancyLoaders(session, principal)
+        tenancy = TenancyLoaders(session, scope)
         return cls(
             session=session,
             principal=principal,
@@ -35,7 +35,7 @@ class Context:
 
     def reset_loaders(self) -> None:
         """Forget everything loaded so far (after a rollback it may be stale)."""
-        self.tenancy = TenancyLoaders(self.session, self.principal)
+        self.tenancy = TenancyLoaders(self.session, self.scope)
         self.engagements = EngagementLoaders(self.session, self.scope, self.tenancy.remember)
 
 

@@ -34,10 +34,6 @@ class PrincipalCache:
         self._listening = False
         self.generation = 0
 
-    @property
-    def enabled(self) -> bool:
-        return self._listening
-
     def listening(self, active: bool) -> None:
         """Called when the change feed starts or stops; stopping forgets everything."""
         self._listening = active

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, func, select
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import FromClause
 
@@ -19,7 +19,7 @@ from membrane.db.records import Record, columns_of, prefixed
 from membrane.engagements.enums import EngagementStatus, TaskStatus, Zone
 from membrane.engagements.models import Engagement, Membership, Participant, Task, ZonedContent
 from membrane.engagements.pagination import PageRequest
-from membrane.engagements.scope import VisibilityScope
+from membrane.engagements.scope import ORGANIZATION, TENANT, VisibilityScope
 from membrane.tenancy.models import Organization, User
 
 ContentT = TypeVar("ContentT", bound=ZonedContent)
@@ -328,3 +328,45 @@ def _roles_in_engagements() -> Select[Membership]:
 
 def roles_in_engagements(scope: VisibilityScope, engagement_ids: Sequence[uuid.UUID]) -> Bound:
     return Bound(_roles_in_engagements(), {**scope.params, "ids": list(engagement_ids)})
+
+
+@statement_shape
+def _visible_users(sees_all: bool, single: bool) -> Select[User]:
+    """Users of the viewer's own organization, and members of the engagements it may see."""
+    co_members = select(Membership.user_id).where(
+        Membership.tenant_id == TENANT,
+        Membership.engagement_id.in_(VisibilityScope.engagement_ids_for(sees_all)),
+    )
+    return select(User).where(
+        User.tenant_id == TENANT,
+        match_ids(User.id, single),
+        or_(User.organization_id == ORGANIZATION, User.id.in_(co_members)),
+    )
+
+
+def visible_users(scope: VisibilityScope, ids: Sequence[uuid.UUID]) -> Bound:
+    return Bound(
+        _visible_users(scope.sees_all_engagements, len(ids) == 1),
+        {**scope.params, **ids_params(ids)},
+    )
+
+
+@statement_shape
+def _visible_organizations(sees_all: bool, single: bool) -> Select[Organization]:
+    """The viewer's own organization, and the participants of the engagements it may see."""
+    participants = select(Participant.organization_id).where(
+        Participant.tenant_id == TENANT,
+        Participant.engagement_id.in_(VisibilityScope.engagement_ids_for(sees_all)),
+    )
+    return select(Organization).where(
+        Organization.tenant_id == TENANT,
+        match_ids(Organization.id, single),
+        or_(Organization.id == ORGANIZATION, Organization.id.in_(participants)),
+    )
+
+
+def visible_organizations(scope: VisibilityScope, ids: Sequence[uuid.UUID]) -> Bound:
+    return Bound(
+        _visible_organizations(scope.sees_all_engagements, len(ids) == 1),
+        {**scope.params, **ids_params(ids)},
+    )

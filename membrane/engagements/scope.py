@@ -79,9 +79,6 @@ class VisibilityScope:
     def content_filter(model: type[ZonedContent], sees_all: bool) -> ColumnElement[bool]:
         return _content_visible(model, sees_all)
 
-    def sees_zone(self, zone: Zone, owner_organization_id: uuid.UUID) -> bool:
-        return zone is Zone.SHARED or owner_organization_id == self.organization_id
-
 
 def visibility_scope(principal: Principal) -> VisibilityScope:
     return VisibilityScope(

@@ -206,3 +206,20 @@ async def viewer_roles(
     query = repository.roles_in_engagements(scope, engagement_ids)
     rows = await session.scalars(query.statement, query.params)
     return {row.engagement_id: EngagementRole(row.role) for row in rows}
+
+
+async def visible_users(
+    session: AsyncSession, scope: VisibilityScope, ids: Sequence[uuid.UUID]
+) -> list[User]:
+    """People the viewer may see: their own organization's, and co-members of visible
+    engagements. Anyone else answers like a missing id."""
+    query = repository.visible_users(scope, ids)
+    return list(await session.scalars(query.statement, query.params))
+
+
+async def visible_organizations(
+    session: AsyncSession, scope: VisibilityScope, ids: Sequence[uuid.UUID]
+) -> list[Organization]:
+    """The viewer's organization and the participants of visible engagements."""
+    query = repository.visible_organizations(scope, ids)
+    return list(await session.scalars(query.statement, query.params))

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 
 from sqlalchemy import Select, and_, bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from membrane.db.bound import Bound, ids_params, match_ids, statement_shape
+from membrane.db.bound import Bound, statement_shape
 from membrane.tenancy.enums import (
     OrganizationKind,
     OrganizationStatus,
@@ -57,41 +55,5 @@ def _principal_rows() -> Select[
     )
 
 
-def user_roles(tenant_id: TenantId, user_id: uuid.UUID) -> Select[UserRole]:
-    return select(UserRole).where(UserRole.tenant_id == tenant_id, UserRole.user_id == user_id)
-
-
-@statement_shape
-def _users_by_ids(single: bool) -> Select[User]:
-    return select(User).where(User.tenant_id == bindparam("tenant_id"), match_ids(User.id, single))
-
-
-def users_by_ids(tenant_id: TenantId, ids: Sequence[uuid.UUID]) -> Bound:
-    return Bound(_users_by_ids(len(ids) == 1), {"tenant_id": tenant_id, **ids_params(ids)})
-
-
-@statement_shape
-def _organizations_by_ids(single: bool) -> Select[Organization]:
-    return select(Organization).where(
-        Organization.tenant_id == bindparam("tenant_id"), match_ids(Organization.id, single)
-    )
-
-
-def organizations_by_ids(tenant_id: TenantId, ids: Sequence[uuid.UUID]) -> Bound:
-    return Bound(_organizations_by_ids(len(ids) == 1), {"tenant_id": tenant_id, **ids_params(ids)})
-
-
 def user_by_email(tenant_id: TenantId, email: str) -> Select[User]:
     return select(User).where(User.tenant_id == tenant_id, User.email == email.lower())
-
-
-async def roles_of_users(
-    session: AsyncSession, tenant_id: TenantId, user_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[UserRole]]:
-    rows = await session.scalars(
-        select(UserRole).where(UserRole.tenant_id == tenant_id, UserRole.user_id.in_(user_ids))
-    )
-    result: dict[uuid.UUID, list[UserRole]] = {}
-    for row in rows:
-        result.setdefault(row.user_id, []).append(row)
-    return result

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from membrane.auth.errors import AuthenticationError
@@ -20,7 +17,7 @@ from membrane.tenancy.enums import (
     UserStatus,
 )
 from membrane.tenancy.ids import TenantId
-from membrane.tenancy.models import Organization, Tenant, User
+from membrane.tenancy.models import Tenant, User
 
 
 async def principal_for_claims(session: AsyncSession, claims: AccessClaims) -> Principal:
@@ -58,26 +55,3 @@ async def find_tenant_by_slug(session: AsyncSession, slug: str) -> Tenant | None
 
 async def find_user_by_email(session: AsyncSession, tenant_id: TenantId, email: str) -> User | None:
     return (await session.scalars(repository.user_by_email(tenant_id, email))).first()
-
-
-async def users_by_ids(
-    session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID]
-) -> list[User]:
-    query = repository.users_by_ids(principal.tenant_id, ids)
-    return list(await session.scalars(query.statement, query.params))
-
-
-async def organizations_by_ids(
-    session: AsyncSession, principal: Principal, ids: Sequence[uuid.UUID]
-) -> list[Organization]:
-    query = repository.organizations_by_ids(principal.tenant_id, ids)
-    return list(await session.scalars(query.statement, query.params))
-
-
-async def roles_by_user(
-    session: AsyncSession, principal: Principal, user_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, frozenset[TenantRole]]:
-    rows = await repository.roles_of_users(session, principal.tenant_id, user_ids)
-    return {
-        user_id: frozenset(TenantRole(r.role) for r in roles) for user_id, roles in rows.items()
-    }
