@@ -38,8 +38,8 @@ def generate_key(keys_dir: Path) -> ECKey:
     keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = ECKey.generate_key(_CURVE, parameters={"alg": SIGNING_ALGORITHM, "use": "sig"})
     key.ensure_kid()
-    existing = sorted(keys_dir.glob("*.jwk.json"))
-    sequence = len(existing) + 1
+    existing = [path.name.split("-", 1)[0] for path in keys_dir.glob("*.jwk.json")]
+    sequence = max((int(prefix) for prefix in existing if prefix.isdigit()), default=0) + 1
     _write_private(keys_dir / f"{sequence:04d}-{key.kid}.jwk.json", dict(key.as_dict(private=True)))
     return key
 

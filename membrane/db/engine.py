@@ -48,7 +48,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # Reads in autocommit mode need no transaction. Writers take the write lock at once
+    # (BEGIN IMMEDIATE): a transaction that starts as a reader and writes later fails with
+    # "database is locked" in WAL mode instead of waiting for busy_timeout.
+    if connection.get_isolation_level() == "AUTOCOMMIT":
+        return
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_engine(raw_url: str, *, pool_size: int = 20, echo: bool = False) -> AsyncEngine:

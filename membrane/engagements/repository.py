@@ -17,7 +17,15 @@ from sqlalchemy.sql import FromClause
 from membrane.db.bound import Bound, ids_params, match_ids, statement_shape
 from membrane.db.records import Record, columns_of, prefixed
 from membrane.engagements.enums import EngagementStatus, TaskStatus, Zone
-from membrane.engagements.models import Engagement, Membership, Participant, Task, ZonedContent
+from membrane.engagements.models import (
+    Document,
+    DocumentVersion,
+    Engagement,
+    Membership,
+    Participant,
+    Task,
+    ZonedContent,
+)
 from membrane.engagements.pagination import PageRequest
 from membrane.engagements.scope import ORGANIZATION, TENANT, VisibilityScope
 from membrane.tenancy.models import Organization, User
@@ -368,5 +376,25 @@ def _visible_organizations(sees_all: bool, single: bool) -> Select[Organization]
 def visible_organizations(scope: VisibilityScope, ids: Sequence[uuid.UUID]) -> Bound:
     return Bound(
         _visible_organizations(scope.sees_all_engagements, len(ids) == 1),
+        {**scope.params, **ids_params(ids)},
+    )
+
+
+@statement_shape
+def _versions_by_ids(sees_all: bool, single: bool) -> Select[DocumentVersion]:
+    visible_documents = select(Document.id).where(
+        VisibilityScope.content_filter(Document, sees_all)
+    )
+    return select(DocumentVersion).where(
+        DocumentVersion.tenant_id == TENANT,
+        match_ids(DocumentVersion.id, single),
+        DocumentVersion.document_id.in_(visible_documents),
+    )
+
+
+def versions_by_ids(scope: VisibilityScope, ids: Sequence[uuid.UUID]) -> Bound:
+    """Versions of documents the viewer may see."""
+    return Bound(
+        _versions_by_ids(scope.sees_all_engagements, len(ids) == 1),
         {**scope.params, **ids_params(ids)},
     )

@@ -223,3 +223,10 @@ async def visible_organizations(
     """The viewer's organization and the participants of visible engagements."""
     query = repository.visible_organizations(scope, ids)
     return list(await session.scalars(query.statement, query.params))
+
+
+async def versions_by_ids(
+    session: AsyncSession, scope: VisibilityScope, ids: Sequence[uuid.UUID]
+) -> list[DocumentVersion]:
+    query = repository.versions_by_ids(scope, ids)
+    return list(await session.scalars(query.statement, query.params))

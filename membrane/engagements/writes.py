@@ -117,6 +117,19 @@ def _check_dates(starts_on: date | None, ends_on: date | None) -> None:
         raise InvalidInputError("endsOn must not be before startsOn", field="endsOn")
 
 
+async def _require_finance_or_lead(
+    session: AsyncSession, scope: VisibilityScope, engagement_id: uuid.UUID, field: str
+) -> None:
+    """Money fields: the host's FINANCE role, or the engagement's host LEAD (as for reads)."""
+    _require_host_field(scope, field)
+    if scope.principal.has_role(TenantRole.FINANCE):
+        return
+    if await _role(session, scope, engagement_id) is not EngagementRole.LEAD:
+        raise ForbiddenError(
+            f"{field} may only be written by host finance or the engagement's lead", field=field
+        )
+
+
 def _require_host_field(scope: VisibilityScope, field: str) -> None:
     if not scope.is_host:
         raise ForbiddenError(f"{field} may only be written by the host organization", field=field)
@@ -308,7 +321,7 @@ async def create_task(session: AsyncSession, scope: VisibilityScope, data: NewTa
             data.internal_notes, field="internalNotes", max_length=DESCRIPTION_MAX, required=False
         )
     if data.cost_cents is not None:
-        _require_host_field(scope, "costCents")
+        await _require_finance_or_lead(session, scope, data.engagement_id, "costCents")
     if data.assignee_id is not None:
         await _check_assignee(
             session, scope, data.engagement_id, data.assignee_id, data.zone, scope.organization_id
@@ -381,7 +394,7 @@ async def update_task(
             required=False,
         )
     if "cost_cents" in changes.given:
-        _require_host_field(scope, "costCents")
+        await _require_finance_or_lead(session, scope, task.engagement_id, "costCents")
         check_not_negative(changes.cost_cents, field="costCents")
         task.cost_cents = changes.cost_cents
     if "assignee_id" in changes.given:

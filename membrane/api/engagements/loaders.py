@@ -85,6 +85,15 @@ class EngagementLoaders:
         return self._by_id(Indicator)
 
     @cached_property
+    def version_by_id(self) -> ByIdLoader[DocumentVersion]:
+        session, scope = self._session, self._scope
+
+        async def versions(ids: Sequence[uuid.UUID]) -> list[DocumentVersion]:
+            return await service.versions_by_ids(session, scope, ids)
+
+        return ByIdLoader(versions)
+
+    @cached_property
     def tasks(self) -> PageLoader[Task]:
         session, scope, remember = self._session, self._scope, self._remember_people
 

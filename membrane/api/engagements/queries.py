@@ -10,6 +10,7 @@ from strawberry import relay
 from membrane.api.context import Info
 from membrane.api.engagements.content_types import (
     Document,
+    DocumentVersion,
     Indicator,
     Message,
     Milestone,
@@ -33,6 +34,7 @@ _NODE_TYPES = {
     "Indicator": lambda ctx: ctx.engagements.indicator_by_id,
     "User": lambda ctx: ctx.tenancy.user_by_id,
     "Organization": lambda ctx: ctx.tenancy.organization_by_id,
+    "DocumentVersion": lambda ctx: ctx.engagements.version_by_id,
 }
 _NODE_CLASSES: dict[str, type] = {
     "Engagement": Engagement,
@@ -44,6 +46,7 @@ _NODE_CLASSES: dict[str, type] = {
     "Indicator": Indicator,
     "User": User,
     "Organization": Organization,
+    "DocumentVersion": DocumentVersion,
 }
 
 
