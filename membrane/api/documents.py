@@ -58,9 +58,10 @@ class DocumentCache:
             self._entries.move_to_end(query)
             return entry
         entry = self._prepare(query)
-        self._entries[query] = entry
-        if len(self._entries) > self._size:
-            self._entries.popitem(last=False)
+        if not entry.errors:  # only documents that will run are worth remembering
+            self._entries[query] = entry
+            if len(self._entries) > self._size:
+                self._entries.popitem(last=False)
         return entry
 
     def _prepare(self, query: str) -> PreparedDocument:

@@ -61,6 +61,24 @@ class BadRequestError(Exception):
         self.status = status
 
 
+MAX_BODY_BYTES = 1_048_576
+
+
+async def _read_body(request: Request) -> bytes:
+    """The request body, refused (413) past `MAX_BODY_BYTES` without reading the rest."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise BadRequestError(f"the request body is larger than {MAX_BODY_BYTES} bytes", 413)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BadRequestError(f"the request body is larger than {MAX_BODY_BYTES} bytes", 413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def _read_params(request: Request) -> dict[str, Any]:
     if request.method == "GET":
         params: dict[str, Any] = dict(request.query_params)
@@ -74,7 +92,7 @@ async def _read_params(request: Request) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in (JSON, ""):
         raise BadRequestError("POST bodies must be application/json", status=415)
-    body = await request.body()
+    body = await _read_body(request)
     try:
         params = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -111,6 +129,12 @@ async def graphql_endpoint(request: Request) -> Response:
         return HTMLResponse(GRAPHIQL_HTML)
 
     media_type = _response_media_type(request)
+    # Who asks comes first: nothing of the schema is parsed, validated or cached for
+    # anonymous callers.
+    try:
+        claims = runtime.tokens.verify(_bearer(request))
+    except AuthenticationError as error:
+        return _unauthenticated(error, media_type)
     try:
         params = await _read_params(request)
         query, variables, operation_name = _check_params(params)
@@ -119,26 +143,26 @@ async def graphql_endpoint(request: Request) -> Response:
             request_error(error.message, ErrorCode.BAD_USER_INPUT), error.status, media_type
         )
 
+    # GraphQL-over-HTTP: a well-formed request that GraphQL refuses answers 200 with
+    # application/json, and 400 with application/graphql-response+json (no data).
+    refused = 400 if media_type == GRAPHQL_RESPONSE else 200
     prepared = runtime.documents.get(query)
     if prepared.errors or prepared.document is None:
-        status = 400 if media_type == GRAPHQL_RESPONSE else 200
-        if prepared.document is None:
-            status = 400
         errors = [format_error(e, prepared.document) for e in prepared.errors]
-        return _json({"errors": errors}, status, media_type)
+        return _json({"errors": errors}, refused, media_type)
     operation = prepared.operation_type(operation_name)
     if operation is None:
         return _json(
             request_error(
                 "operationName does not name an operation of the document", ErrorCode.BAD_USER_INPUT
             ),
-            400,
+            refused,
             media_type,
         )
     if operation is OperationType.SUBSCRIPTION:
         return _json(
             request_error("subscriptions are not served over HTTP", ErrorCode.BAD_USER_INPUT),
-            400,
+            refused,
             media_type,
         )
     if request.method == "GET" and operation is not OperationType.QUERY:
@@ -148,11 +172,6 @@ async def graphql_endpoint(request: Request) -> Response:
             media_type,
             allow="POST",
         )
-
-    try:
-        claims = runtime.tokens.verify(_bearer(request))
-    except AuthenticationError as error:
-        return _unauthenticated(error, media_type)
 
     sessions = runtime.sessions if operation is OperationType.MUTATION else runtime.read_sessions
     async with sessions() as session:
