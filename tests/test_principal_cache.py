@@ -9,6 +9,8 @@ import uuid
 from pathlib import Path
 
 import httpx
+import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from membrane.api.app import create_app
@@ -16,6 +18,7 @@ from membrane.api.runtime import Runtime
 from membrane.auth.principal import Principal
 from membrane.auth.principal_cache import PrincipalCache
 from membrane.config import Settings
+from membrane.db.notifications import Listener
 from membrane.tenancy.enums import OrganizationKind, TenantRole
 from membrane.tenancy.ids import TenantId
 from tests.fixtures.demo import DemoData
@@ -63,14 +66,19 @@ def test_changes_drop_the_principals_they_touch() -> None:
     cache = PrincipalCache()
     cache.listening(True)
     a, b = _principal(), _principal()
-    same_org = _principal(organization_id=a.organization_id, tenant_id=a.tenant_id)
-    for principal in (a, b, same_org):
+    for principal in (a, b):
         cache.put(principal, cache.generation)
+    # a user's change drops that user only
+    cache.changed(f"user:{a.user_id}")
+    assert cache.get(a.tenant_id, a.user_id) is None
+    assert cache.get(b.tenant_id, b.user_id) == b
+    # an organization's or tenant's change (rare) drops everyone
+    cache.put(a, cache.generation)
     cache.changed(f"organization:{a.organization_id}")
     assert cache.get(a.tenant_id, a.user_id) is None
-    assert cache.get(same_org.tenant_id, same_org.user_id) is None
-    assert cache.get(b.tenant_id, b.user_id) == b
-    cache.changed(f"tenant:{b.tenant_id}")
+    assert cache.get(b.tenant_id, b.user_id) is None
+    cache.put(b, cache.generation)
+    cache.changed(f"tenant:{uuid.uuid4()}")
     assert cache.get(b.tenant_id, b.user_id) is None
 
 
@@ -169,3 +177,41 @@ async def test_suspension_takes_effect_on_the_next_request(
                     await connection.execute(
                         *sql("UPDATE users SET status = 'ACTIVE' WHERE id = :id", id=hiro["id"])
                     )
+
+
+async def test_listener_reconnects_after_losing_its_connection(
+    database_url: str, backend: str, engine: AsyncEngine
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("notifications are a PostgreSQL feature; SQLite never caches principals")
+    states: list[bool] = []
+    messages: list[str] = []
+    listener = Listener(
+        engine, "membrane_test_channel", messages.append, states.append, probe_seconds=0.2
+    )
+    await listener.start()
+    try:
+        assert states == [True]
+        # when the server drops the listening connection
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = 'membrane-listen-membrane_test_channel'"
+                )
+            )
+        for _ in range(50):
+            if states[-1] is True and False in states:
+                break
+            await asyncio.sleep(0.1)
+        # then the listener said so, came back, and hears notifications again
+        assert states[0] is True and False in states and states[-1] is True
+        async with engine.begin() as connection:
+            await connection.execute(text("SELECT pg_notify('membrane_test_channel', 'user:x')"))
+        for _ in range(50):
+            if messages:
+                break
+            await asyncio.sleep(0.05)
+        assert messages == ["user:x"]
+    finally:
+        await listener.stop()

@@ -31,6 +31,7 @@ class PrincipalCache:
         self._ttl = ttl_seconds
         self._max = max_entries
         self._entries: OrderedDict[tuple[uuid.UUID, uuid.UUID], _Entry] = OrderedDict()
+        self._tenant_of_user: dict[uuid.UUID, uuid.UUID] = {}
         self._listening = False
         self.generation = 0
 
@@ -58,28 +59,29 @@ class PrincipalCache:
         key = (principal.tenant_id, principal.user_id)
         self._entries[key] = _Entry(principal, time.monotonic() + self._ttl)
         self._entries.move_to_end(key)
+        self._tenant_of_user[principal.user_id] = principal.tenant_id
         if len(self._entries) > self._max:
-            self._entries.popitem(last=False)
+            (_, old_user), _ = self._entries.popitem(last=False)
+            self._tenant_of_user.pop(old_user, None)
 
     def changed(self, payload: str) -> None:
-        """Handle one notification: `tenant:<id>`, `organization:<id>` or `user:<id>`."""
+        """Handle one notification: `user:<id>` drops that user's principal; anything else
+        (`organization:<id>`, `tenant:<id>`: rare administrative changes) drops them all."""
         self.generation += 1
         kind, _, raw_id = payload.partition(":")
-        try:
-            changed_id = uuid.UUID(raw_id)
-        except ValueError:
-            self.clear()
+        if kind != "user":
+            self._entries.clear()
             return
-        for key, entry in list(self._entries.items()):
-            principal = entry.principal
-            if (
-                (kind == "user" and principal.user_id == changed_id)
-                or (kind == "organization" and principal.organization_id == changed_id)
-                or (kind == "tenant" and principal.tenant_id == changed_id)
-                or kind not in {"user", "organization", "tenant"}
-            ):
-                self._entries.pop(key, None)
+        try:
+            user_id = uuid.UUID(raw_id)
+        except ValueError:
+            self._entries.clear()
+            return
+        tenant_id = self._tenant_of_user.pop(user_id, None)
+        if tenant_id is not None:
+            self._entries.pop((tenant_id, user_id), None)
 
     def clear(self) -> None:
         self.generation += 1
         self._entries.clear()
+        self._tenant_of_user.clear()

@@ -39,10 +39,11 @@ END
 $$;
 """
 
+# Only the columns a principal is made of: other updates (names, e-mails) change nothing.
 TRIGGERS = {
-    "tenants": "UPDATE OR DELETE",
-    "organizations": "UPDATE OR DELETE",
-    "users": "UPDATE OR DELETE",
+    "tenants": "UPDATE OF status, slug OR DELETE",
+    "organizations": "UPDATE OF status, kind OR DELETE",
+    "users": "UPDATE OF status, organization_id OR DELETE",
     "user_roles": "INSERT OR UPDATE OR DELETE",
 }
 
