@@ -1,4 +1,4 @@
-"""Configuration read from `MEMBRANE_*` environment variables (see docs/configuration.md)."""
+"""Configuration read from `MEMBRANE_*` environment variables (the table in README.md)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,6 @@ class Settings:
     dev_mode: bool = False
     issuer: str = "http://localhost:8000"
     audience: str = "membrane"
-    access_token_ttl_seconds: int = 900
     dev_token_ttl_seconds: int = 8 * 3600
     token_leeway_seconds: int = 30
     tenant_header: str = "X-Membrane-Tenant"
@@ -82,9 +81,6 @@ class Settings:
             dev_mode=dev_mode,
             issuer=os.environ.get("MEMBRANE_ISSUER") or d.issuer,
             audience=os.environ.get("MEMBRANE_AUDIENCE") or d.audience,
-            access_token_ttl_seconds=_int(
-                "MEMBRANE_ACCESS_TOKEN_TTL", d.access_token_ttl_seconds, minimum=30
-            ),
             dev_token_ttl_seconds=_int(
                 "MEMBRANE_DEV_TOKEN_TTL", d.dev_token_ttl_seconds, minimum=30
             ),

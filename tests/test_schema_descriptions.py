@@ -21,7 +21,7 @@ def test_every_type_and_field_is_described() -> None:
                 if not field.description:
                     missing.append(f"{name}.{field_name}")
                 for arg_name, arg in getattr(field, "args", {}).items():
-                    if not arg.description and arg_name not in {"first", "after", "zone", "input"}:
+                    if not arg.description:
                         missing.append(f"{name}.{field_name}({arg_name})")
         if isinstance(type_, GraphQLEnumType) and not type_.description:
             missing.append(name)

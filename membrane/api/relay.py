@@ -6,14 +6,24 @@ import base64
 import binascii
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+import strawberry
 from strawberry import relay
 
 from membrane.engagements.pagination import Page, PageRequest
 from membrane.errors import InvalidInputError
 
 NodeT = TypeVar("NodeT", bound=relay.Node)
+
+# Connection arguments, described once for every connection field.
+First = Annotated[
+    int | None, strawberry.argument(description="Page size: 20 when omitted, at most 100.")
+]
+After = Annotated[
+    str | None,
+    strawberry.argument(description="Cursor of the last item of the previous page."),
+]
 RowT = TypeVar("RowT")
 
 _CURSOR_PREFIX = "c:"

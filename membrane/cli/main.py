@@ -99,6 +99,16 @@ def cmd_schema_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="membrane", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -124,7 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     db_upgrade.set_defaults(handler=cmd_db_upgrade)
 
     demo = commands.add_parser("demo", help="seed (or re-seed) the demo tenant")
-    demo.add_argument("--scale", type=int, default=1, help="multiply engagements and content")
+    demo.add_argument(
+        "--scale", type=_positive, default=1, help="multiply engagements and content (1 or more)"
+    )
     demo.add_argument("--tenant", default="demo", help="slug of the demo tenant")
     demo.add_argument("--json", action="store_true", help="print what was created as JSON")
     demo.set_defaults(handler=cmd_demo)
@@ -146,8 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
+        level = Settings.from_env().log_level
+        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
         return int(args.handler(args))
     except ConfigurationError as error:
         print(f"configuration error: {error}", file=sys.stderr)

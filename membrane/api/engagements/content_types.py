@@ -12,7 +12,7 @@ from strawberry.permission import PermissionExtension
 
 from membrane.api.context import Info
 from membrane.api.permissions import HostFinanceOrLead, HostMember
-from membrane.api.relay import connection, page_request
+from membrane.api.relay import After, First, connection, page_request
 from membrane.api.tenancy.types import Organization, User, load_organization, load_user
 from membrane.engagements import models
 from membrane.engagements.enums import MilestoneStatus, TaskStatus, Zone
@@ -136,7 +136,7 @@ class Thread(relay.Node):
 
     @strawberry.field(description="Messages in the order they were posted.")
     async def messages(
-        self, info: Info, first: int | None = 20, after: str | None = None
+        self, info: Info, first: First = 20, after: After = None
     ) -> relay.Connection[Message]:
         page = await info.context.engagements.messages.fetch(
             uuid.UUID(self.id), page_request(first, after)
@@ -201,7 +201,7 @@ class Document(relay.Node):
 
     @strawberry.field(description="All versions, oldest first.")
     async def versions(
-        self, info: Info, first: int | None = 20, after: str | None = None
+        self, info: Info, first: First = 20, after: After = None
     ) -> relay.Connection[DocumentVersion]:
         page = await info.context.engagements.versions.fetch(
             uuid.UUID(self.id), page_request(first, after)
@@ -281,7 +281,7 @@ class Indicator(relay.Node):
 
     @strawberry.field(description="Recorded values, oldest first.")
     async def history(
-        self, info: Info, first: int | None = 20, after: str | None = None
+        self, info: Info, first: First = 20, after: After = None
     ) -> relay.Connection[IndicatorValue]:  # type: ignore[type-var]
         page = await info.context.engagements.indicator_values.fetch(
             uuid.UUID(self.id), page_request(first, after)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 from membrane.api.context import Info
@@ -26,11 +28,16 @@ def _optional_id(value: strawberry.ID | None, expected: str, field: str) -> obje
     return None if value is None else decode_global_id(value, expected=expected, field=field)
 
 
+INPUT = "What to change; see the input type."
+
+
 @strawberry.type
 class EngagementMutations:
     @strawberry.mutation(description="Create an engagement (host members only).")
     async def create_engagement(
-        self, info: Info, input: inputs.CreateEngagementInput
+        self,
+        info: Info,
+        input: Annotated[inputs.CreateEngagementInput, strawberry.argument(description=INPUT)],
     ) -> payloads.CreateEngagementPayload:
         ctx = info.context
         data = writes.NewEngagement(
@@ -48,7 +55,9 @@ class EngagementMutations:
 
     @strawberry.mutation(description="Add a partner organization to an engagement (host lead).")
     async def add_participant(
-        self, info: Info, input: inputs.AddParticipantInput
+        self,
+        info: Info,
+        input: Annotated[inputs.AddParticipantInput, strawberry.argument(description=INPUT)],
     ) -> payloads.AddParticipantPayload:
         ctx = info.context
         engagement_id = decode_global_id(
@@ -70,7 +79,9 @@ class EngagementMutations:
 
     @strawberry.mutation(description="Add a member to an engagement (engagement lead).")
     async def add_member(
-        self, info: Info, input: inputs.AddMemberInput
+        self,
+        info: Info,
+        input: Annotated[inputs.AddMemberInput, strawberry.argument(description=INPUT)],
     ) -> payloads.AddMemberPayload:
         ctx = info.context
         engagement_id = decode_global_id(
@@ -95,7 +106,11 @@ class EngagementMutations:
         )
 
     @strawberry.mutation(description="Create a task (engagement leads and contributors).")
-    async def create_task(self, info: Info, input: inputs.CreateTaskInput) -> payloads.TaskPayload:
+    async def create_task(
+        self,
+        info: Info,
+        input: Annotated[inputs.CreateTaskInput, strawberry.argument(description=INPUT)],
+    ) -> payloads.TaskPayload:
         ctx = info.context
         data = writes.NewTask(
             engagement_id=decode_global_id(
@@ -115,7 +130,11 @@ class EngagementMutations:
         return payloads.TaskPayload(task=Task.from_row(row))
 
     @strawberry.mutation(description="Change a task; omitted fields keep their value.")
-    async def update_task(self, info: Info, input: inputs.UpdateTaskInput) -> payloads.TaskPayload:
+    async def update_task(
+        self,
+        info: Info,
+        input: Annotated[inputs.UpdateTaskInput, strawberry.argument(description=INPUT)],
+    ) -> payloads.TaskPayload:
         ctx = info.context
         task_id = decode_global_id(input.id, expected="Task", field="id")
         given = {
@@ -154,7 +173,9 @@ class EngagementMutations:
 
     @strawberry.mutation(description="Start a thread, optionally with a first message.")
     async def create_thread(
-        self, info: Info, input: inputs.CreateThreadInput
+        self,
+        info: Info,
+        input: Annotated[inputs.CreateThreadInput, strawberry.argument(description=INPUT)],
     ) -> payloads.CreateThreadPayload:
         ctx = info.context
         engagement_id = decode_global_id(
@@ -175,7 +196,9 @@ class EngagementMutations:
 
     @strawberry.mutation(description="Post a message in a thread.")
     async def post_message(
-        self, info: Info, input: inputs.PostMessageInput
+        self,
+        info: Info,
+        input: Annotated[inputs.PostMessageInput, strawberry.argument(description=INPUT)],
     ) -> payloads.PostMessagePayload:
         ctx = info.context
         thread_id = decode_global_id(input.thread_id, expected="Thread", field="threadId")
@@ -189,7 +212,9 @@ class EngagementMutations:
 
     @strawberry.mutation(description="Create a document with its first version.")
     async def create_document(
-        self, info: Info, input: inputs.CreateDocumentInput
+        self,
+        info: Info,
+        input: Annotated[inputs.CreateDocumentInput, strawberry.argument(description=INPUT)],
     ) -> payloads.DocumentPayload:
         ctx = info.context
         engagement_id = decode_global_id(
@@ -213,7 +238,9 @@ class EngagementMutations:
 
     @strawberry.mutation(description="Save a new version of a document.")
     async def create_document_version(
-        self, info: Info, input: inputs.CreateDocumentVersionInput
+        self,
+        info: Info,
+        input: Annotated[inputs.CreateDocumentVersionInput, strawberry.argument(description=INPUT)],
     ) -> payloads.DocumentPayload:
         ctx = info.context
         document_id = decode_global_id(input.document_id, expected="Document", field="documentId")
@@ -229,7 +256,9 @@ class EngagementMutations:
 
     @strawberry.mutation(description="Create a milestone.")
     async def create_milestone(
-        self, info: Info, input: inputs.CreateMilestoneInput
+        self,
+        info: Info,
+        input: Annotated[inputs.CreateMilestoneInput, strawberry.argument(description=INPUT)],
     ) -> payloads.CreateMilestonePayload:
         ctx = info.context
         engagement_id = decode_global_id(
@@ -250,7 +279,9 @@ class EngagementMutations:
 
     @strawberry.mutation(description="Create an indicator (KPI).")
     async def create_indicator(
-        self, info: Info, input: inputs.CreateIndicatorInput
+        self,
+        info: Info,
+        input: Annotated[inputs.CreateIndicatorInput, strawberry.argument(description=INPUT)],
     ) -> payloads.IndicatorPayload:
         ctx = info.context
         engagement_id = decode_global_id(
@@ -272,7 +303,9 @@ class EngagementMutations:
 
     @strawberry.mutation(description="Record a new value of an indicator.")
     async def set_indicator_value(
-        self, info: Info, input: inputs.SetIndicatorValueInput
+        self,
+        info: Info,
+        input: Annotated[inputs.SetIndicatorValueInput, strawberry.argument(description=INPUT)],
     ) -> payloads.IndicatorPayload:
         ctx = info.context
         indicator_id = decode_global_id(

@@ -20,10 +20,12 @@ from membrane.api.engagements.content_types import (
     Thread,
 )
 from membrane.api.permissions import HostFinanceOrLead
-from membrane.api.relay import connection, page_request
+from membrane.api.relay import After, First, connection, page_request
 from membrane.api.tenancy.types import Organization, User, load_organization, load_user
 from membrane.engagements import models
 from membrane.engagements.enums import EngagementRole, EngagementStatus, TaskStatus, Zone
+
+ZoneArg = Annotated[Zone | None, strawberry.argument(description="Only content of this zone.")]
 
 
 @strawberry.type(description="A member of an engagement: a user with an engagement role.")
@@ -85,7 +87,7 @@ class Engagement(relay.Node):
 
     @strawberry.field(description="Organizations taking part, the host included.")
     async def participants(
-        self, info: Info, first: int | None = 20, after: str | None = None
+        self, info: Info, first: First = 20, after: After = None
     ) -> relay.Connection[Organization]:
         page = await info.context.engagements.participants.fetch(
             self.engagement_uuid, page_request(first, after)
@@ -101,7 +103,7 @@ class Engagement(relay.Node):
 
     @strawberry.field(description="People taking part and their engagement roles.")
     async def members(
-        self, info: Info, first: int | None = 20, after: str | None = None
+        self, info: Info, first: First = 20, after: After = None
     ) -> relay.Connection[EngagementMember]:  # type: ignore[type-var]
         page = await info.context.engagements.members.fetch(
             self.engagement_uuid, page_request(first, after)
@@ -112,9 +114,9 @@ class Engagement(relay.Node):
     def tasks(
         self,
         info: Info,
-        first: int | None = 20,
-        after: str | None = None,
-        zone: Zone | None = None,
+        first: First = 20,
+        after: After = None,
+        zone: ZoneArg = None,
         status: Annotated[
             TaskStatus | None, strawberry.argument(description="Only tasks in this status.")
         ] = None,
@@ -126,7 +128,7 @@ class Engagement(relay.Node):
 
     @strawberry.field(description="Threads the viewer may see, oldest first.")
     async def threads(
-        self, info: Info, first: int | None = 20, after: str | None = None, zone: Zone | None = None
+        self, info: Info, first: First = 20, after: After = None, zone: ZoneArg = None
     ) -> relay.Connection[Thread]:
         page = await info.context.engagements.threads.fetch(
             self.engagement_uuid, page_request(first, after), (zone, None)
@@ -135,7 +137,7 @@ class Engagement(relay.Node):
 
     @strawberry.field(description="Documents the viewer may see, oldest first.")
     async def documents(
-        self, info: Info, first: int | None = 20, after: str | None = None, zone: Zone | None = None
+        self, info: Info, first: First = 20, after: After = None, zone: ZoneArg = None
     ) -> relay.Connection[Document]:
         page = await info.context.engagements.documents.fetch(
             self.engagement_uuid, page_request(first, after), (zone, None)
@@ -144,7 +146,7 @@ class Engagement(relay.Node):
 
     @strawberry.field(description="Milestones the viewer may see, oldest first.")
     async def milestones(
-        self, info: Info, first: int | None = 20, after: str | None = None, zone: Zone | None = None
+        self, info: Info, first: First = 20, after: After = None, zone: ZoneArg = None
     ) -> relay.Connection[Milestone]:
         page = await info.context.engagements.milestones.fetch(
             self.engagement_uuid, page_request(first, after), (zone, None)
@@ -153,7 +155,7 @@ class Engagement(relay.Node):
 
     @strawberry.field(description="Indicators the viewer may see, oldest first.")
     async def indicators(
-        self, info: Info, first: int | None = 20, after: str | None = None, zone: Zone | None = None
+        self, info: Info, first: First = 20, after: After = None, zone: ZoneArg = None
     ) -> relay.Connection[Indicator]:
         page = await info.context.engagements.indicators.fetch(
             self.engagement_uuid, page_request(first, after), (zone, None)
