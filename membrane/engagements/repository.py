@@ -398,3 +398,17 @@ def versions_by_ids(scope: VisibilityScope, ids: Sequence[uuid.UUID]) -> Bound:
         _versions_by_ids(scope.sees_all_engagements, len(ids) == 1),
         {**scope.params, **ids_params(ids)},
     )
+
+
+def organization_in_tenant(
+    scope: VisibilityScope, organization_id: uuid.UUID
+) -> Select[Organization]:
+    """Any organization of the tenant, for a host lead choosing whom to invite."""
+    return select(Organization).where(
+        Organization.tenant_id == scope.tenant_id, Organization.id == organization_id
+    )
+
+
+def user_in_tenant(scope: VisibilityScope, user_id: uuid.UUID) -> Select[User]:
+    """Any user of the tenant; callers then check that their organization takes part."""
+    return select(User).where(User.tenant_id == scope.tenant_id, User.id == user_id)

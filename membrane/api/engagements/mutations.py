@@ -21,7 +21,7 @@ from membrane.api.engagements.types import Engagement, EngagementMember
 from membrane.api.relay import decode_global_id
 from membrane.api.tenancy.types import Organization
 from membrane.api.transactions import in_transaction
-from membrane.engagements import writes
+from membrane.engagements import content_writes, writes
 
 
 def _optional_id(value: strawberry.ID | None, expected: str, field: str) -> object:
@@ -112,7 +112,7 @@ class EngagementMutations:
         input: Annotated[inputs.CreateTaskInput, strawberry.argument(description=INPUT)],
     ) -> payloads.TaskPayload:
         ctx = info.context
-        data = writes.NewTask(
+        data = content_writes.NewTask(
             engagement_id=decode_global_id(
                 input.engagement_id, expected="Engagement", field="engagementId"
             ),
@@ -126,7 +126,9 @@ class EngagementMutations:
             internal_notes=input.internal_notes,
             cost_cents=input.cost_cents,
         )
-        row = await in_transaction(ctx, lambda: writes.create_task(ctx.session, ctx.scope, data))
+        row = await in_transaction(
+            ctx, lambda: content_writes.create_task(ctx.session, ctx.scope, data)
+        )
         return payloads.TaskPayload(task=Task.from_row(row))
 
     @strawberry.mutation(description="Change a task; omitted fields keep their value.")
@@ -151,7 +153,7 @@ class EngagementMutations:
             )
             if getattr(input, name) is not strawberry.UNSET
         }
-        changes = writes.TaskChanges(
+        changes = content_writes.TaskChanges(
             given=frozenset(given),
             title=None if "title" not in given else input.title,
             description=None if "description" not in given else input.description,
@@ -167,7 +169,7 @@ class EngagementMutations:
             cost_cents=None if "cost_cents" not in given else input.cost_cents,
         )
         row = await in_transaction(
-            ctx, lambda: writes.update_task(ctx.session, ctx.scope, task_id, changes)
+            ctx, lambda: content_writes.update_task(ctx.session, ctx.scope, task_id, changes)
         )
         return payloads.TaskPayload(task=Task.from_row(row))
 
@@ -183,7 +185,7 @@ class EngagementMutations:
         )
         row = await in_transaction(
             ctx,
-            lambda: writes.create_thread(
+            lambda: content_writes.create_thread(
                 ctx.session,
                 ctx.scope,
                 engagement_id=engagement_id,
@@ -204,7 +206,7 @@ class EngagementMutations:
         thread_id = decode_global_id(input.thread_id, expected="Thread", field="threadId")
         row = await in_transaction(
             ctx,
-            lambda: writes.post_message(
+            lambda: content_writes.post_message(
                 ctx.session, ctx.scope, thread_id=thread_id, body=input.body
             ),
         )
@@ -223,7 +225,7 @@ class EngagementMutations:
 
         document, version = await in_transaction(
             ctx,
-            lambda: writes.create_document(
+            lambda: content_writes.create_document(
                 ctx.session,
                 ctx.scope,
                 engagement_id=engagement_id,
@@ -246,7 +248,7 @@ class EngagementMutations:
         document_id = decode_global_id(input.document_id, expected="Document", field="documentId")
         document, version = await in_transaction(
             ctx,
-            lambda: writes.create_document_version(
+            lambda: content_writes.create_document_version(
                 ctx.session, ctx.scope, document_id=document_id, body=input.body
             ),
         )
@@ -266,7 +268,7 @@ class EngagementMutations:
         )
         row = await in_transaction(
             ctx,
-            lambda: writes.create_milestone(
+            lambda: content_writes.create_milestone(
                 ctx.session,
                 ctx.scope,
                 engagement_id=engagement_id,
@@ -289,7 +291,7 @@ class EngagementMutations:
         )
         row = await in_transaction(
             ctx,
-            lambda: writes.create_indicator(
+            lambda: content_writes.create_indicator(
                 ctx.session,
                 ctx.scope,
                 engagement_id=engagement_id,
@@ -313,7 +315,7 @@ class EngagementMutations:
         )
         row = await in_transaction(
             ctx,
-            lambda: writes.set_indicator_value(
+            lambda: content_writes.set_indicator_value(
                 ctx.session, ctx.scope, indicator_id=indicator_id, value=input.value
             ),
         )
