@@ -194,13 +194,11 @@ def task_pages(
 
 @statement_shape
 def _content_pages(
-    model: type[ContentT], sees_all: bool, has_after: bool, with_zone: bool, with_status: bool
+    model: type[ContentT], sees_all: bool, has_after: bool, with_zone: bool
 ) -> Select[Any]:
     filters = [VisibilityScope.content_filter(model, sees_all)]
     if with_zone:
         filters.append(model.zone == bindparam("zone"))
-    if with_status:
-        filters.append(model.status == bindparam("status"))  # type: ignore[attr-defined]
     return first_per_parent(model, model.engagement_id, model.id, has_after, *filters)
 
 
@@ -211,21 +209,14 @@ def content_pages(
     page: PageRequest,
     *,
     zone: Zone | None = None,
-    status: TaskStatus | None = None,
 ) -> Bound:
     """First pages of content per engagement (tasks: see `task_pages`)."""
     statement = _content_pages(
-        model,
-        scope.sees_all_engagements,
-        page.after is not None,
-        zone is not None,
-        status is not None,
+        model, scope.sees_all_engagements, page.after is not None, zone is not None
     )
     extra: dict[str, Any] = {"ids": list(engagement_ids)}
     if zone is not None:
         extra["zone"] = zone
-    if status is not None:
-        extra["status"] = status
     return Bound(statement, _page_params(scope, page, **extra))
 
 

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from membrane.db.bound import Bound
 from membrane.db.rows import fetch_rows
 from membrane.engagements import repository
 from membrane.engagements.enums import EngagementRole, EngagementStatus, TaskStatus, Zone
@@ -105,8 +106,7 @@ async def content_pages(
     zone: Zone | None = None,
 ) -> dict[uuid.UUID, Page[ContentT]]:
     query = repository.content_pages(scope, model, engagement_ids, page, zone=zone)
-    rows = list(await session.scalars(query.statement, query.params))
-    return _group_pages(rows, engagement_ids, _engagement_of, page)
+    return await _pages_per_engagement(session, query, engagement_ids, page)
 
 
 async def task_pages(
@@ -131,6 +131,13 @@ async def tasks_by_ids(
     return _tasks_and_people(await fetch_rows(session, repository.tasks_by_ids(scope, ids)))
 
 
+async def _pages_per_engagement(
+    session: AsyncSession, query: Bound, engagement_ids: Sequence[uuid.UUID], page: PageRequest
+) -> dict[uuid.UUID, Page[Any]]:
+    rows = list(await session.scalars(query.statement, query.params))
+    return _group_pages(rows, engagement_ids, _engagement_of, page)
+
+
 async def participant_pages(
     session: AsyncSession,
     scope: VisibilityScope,
@@ -138,8 +145,7 @@ async def participant_pages(
     page: PageRequest,
 ) -> dict[uuid.UUID, Page[Participant]]:
     query = repository.participants_first_per_engagement(scope, engagement_ids, page)
-    rows = list(await session.scalars(query.statement, query.params))
-    return _group_pages(rows, engagement_ids, _engagement_of, page)
+    return await _pages_per_engagement(session, query, engagement_ids, page)
 
 
 async def member_pages(
@@ -149,8 +155,7 @@ async def member_pages(
     page: PageRequest,
 ) -> dict[uuid.UUID, Page[Membership]]:
     query = repository.members_first_per_engagement(scope, engagement_ids, page)
-    rows = list(await session.scalars(query.statement, query.params))
-    return _group_pages(rows, engagement_ids, _engagement_of, page)
+    return await _pages_per_engagement(session, query, engagement_ids, page)
 
 
 async def _children(
