@@ -20,9 +20,9 @@ from membrane.api.context import Context
 from membrane.api.errors import format_error, request_error
 from membrane.api.runtime import Runtime
 from membrane.api.schema import schema
+from membrane.auth import principals
 from membrane.auth.errors import AuthenticationError
 from membrane.errors import ErrorCode
-from membrane.tenancy import service as tenancy
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 STATIC = Path(__file__).resolve().parent / "static"
@@ -183,7 +183,7 @@ async def graphql_endpoint(request: Request) -> Response:
         else:
             generation = runtime.principals.generation
             try:
-                principal = await tenancy.principal_for_claims(session, claims)
+                principal = await principals.principal_for_claims(session, claims)
             except AuthenticationError as error:
                 return _unauthenticated(error, media_type)
             runtime.principals.put(principal, generation)
