@@ -29,7 +29,7 @@ query Everything {
     edges { node { id
       tasks(first: 100) { edges { node { id zone } } }
       threads(first: 100) { edges { node { id zone messages(first: 100) { edges { node { id } } } } } }
-      documents(first: 100) { edges { node { id zone } } }
+      documents(first: 100) { edges { node { id zone versions(first: 100) { edges { node { id } } } } } }
       milestones(first: 100) { edges { node { id zone } } }
       indicators(first: 100) { edges { node { id zone } } }
     } }
@@ -66,7 +66,11 @@ async def _ground_truth(session: AsyncSession, tenant_id: str, user_id: str) -> 
     org = (
         await session.execute(*sql("SELECT organization_id FROM users WHERE id = :user", **params))
     ).scalar_one()
-    for key, table in [*CONTENT.items(), ("messages", "messages")]:
+    for key, table in [
+        *CONTENT.items(),
+        ("messages", "messages"),
+        ("versions", "document_versions"),
+    ]:
         rows = await session.execute(
             *sql(
                 f"SELECT id, engagement_id, zone, owner_organization_id FROM {table} "
@@ -84,7 +88,9 @@ async def _ground_truth(session: AsyncSession, tenant_id: str, user_id: str) -> 
 
 
 def _seen(data: dict[str, Any]) -> dict[str, set[str]]:
-    seen: dict[str, set[str]] = {key: set() for key in ["engagements", *CONTENT, "messages"]}
+    seen: dict[str, set[str]] = {
+        key: set() for key in ["engagements", *CONTENT, "messages", "versions"]
+    }
     for edge in data["engagements"]["edges"]:
         node = edge["node"]
         seen["engagements"].add(_uuid(node["id"]))
@@ -94,6 +100,9 @@ def _seen(data: dict[str, Any]) -> dict[str, set[str]]:
                 if key == "threads":
                     for message in item["node"]["messages"]["edges"]:
                         seen["messages"].add(_uuid(message["node"]["id"]))
+                if key == "documents":
+                    for version in item["node"]["versions"]["edges"]:
+                        seen["versions"].add(_uuid(version["node"]["id"]))
     return seen
 
 

@@ -274,14 +274,12 @@ async def seed_demo(session: AsyncSession, *, slug: str = "demo", scale: int = 1
             )
             rows[DocumentVersion].append(
                 {
+                    **base,
                     "id": uuid7(),
-                    "tenant_id": tenant.id,
                     "document_id": base["id"],
                     "number": 1,
                     "body": body,
                     "size_bytes": len(body.encode()),
-                    "created_by_id": base["created_by_id"],
-                    "created_at": tenant.created_at,
                 }
             )
             counts["documents"] += 1
@@ -307,14 +305,7 @@ async def seed_demo(session: AsyncSession, *, slug: str = "demo", scale: int = 1
                 }
             )
             rows[IndicatorValue].append(
-                {
-                    "id": uuid7(),
-                    "tenant_id": tenant.id,
-                    "indicator_id": base["id"],
-                    "value": 88.0 - 75 * index,
-                    "recorded_by_id": base["created_by_id"],
-                    "created_at": tenant.created_at,
-                }
+                {**base, "id": uuid7(), "indicator_id": base["id"], "value": 88.0 - 75 * index}
             )
             counts["indicators"] += 1
 

@@ -48,6 +48,23 @@ from membrane.errors import (
 ContentT = TypeVar("ContentT", bound=ZonedContent)
 
 
+def _child_of(
+    parent: ZonedContent, scope: VisibilityScope, model: type[ContentT], **fields: Any
+) -> ContentT:
+    """A row that belongs to `parent` (a message, a version, a value): same engagement,
+    owner and zone, so it is checkable alone and moves with its parent."""
+    build: Any = model
+    row: ContentT = build(
+        tenant_id=parent.tenant_id,
+        engagement_id=parent.engagement_id,
+        owner_organization_id=parent.owner_organization_id,
+        zone=parent.zone,
+        created_by_id=scope.user_id,
+        **fields,
+    )
+    return row
+
+
 async def _new_content(
     session: AsyncSession,
     scope: VisibilityScope,
@@ -243,12 +260,10 @@ async def create_thread(
 async def _add_message(
     session: AsyncSession, scope: VisibilityScope, thread: Thread, body: str
 ) -> Message:
-    message = Message(
-        tenant_id=scope.tenant_id,
-        engagement_id=thread.engagement_id,
-        owner_organization_id=thread.owner_organization_id,
-        zone=thread.zone,
-        created_by_id=scope.user_id,
+    message = _child_of(
+        thread,
+        scope,
+        Message,
         thread_id=thread.id,
         body=check_text(body, field="body", max_length=BODY_MAX),
     )
@@ -288,13 +303,14 @@ async def create_document(
             "size_bytes": size,
         },
     )
-    version = DocumentVersion(
-        tenant_id=scope.tenant_id,
+    version = _child_of(
+        document,
+        scope,
+        DocumentVersion,
         document_id=document.id,
         number=1,
         body=text,
         size_bytes=size,
-        created_by_id=scope.user_id,
     )
     session.add(version)
     await session.flush()
@@ -308,13 +324,14 @@ async def create_document_version(
     await require_writer(session, scope, document.engagement_id)
     text = check_text(body, field="body", max_length=BODY_MAX, required=False)
     size = len(text.encode("utf-8"))
-    version = DocumentVersion(
-        tenant_id=scope.tenant_id,
+    version = _child_of(
+        document,
+        scope,
+        DocumentVersion,
         document_id=document.id,
         number=document.current_version + 1,
         body=text,
         size_bytes=size,
-        created_by_id=scope.user_id,
     )
     session.add(version)
     document.current_version = version.number
@@ -376,14 +393,7 @@ async def set_indicator_value(
     await require_writer(session, scope, indicator.engagement_id)
     if value != value or value in (float("inf"), float("-inf")):
         raise InvalidInputError("value must be a finite number", field="value")
-    session.add(
-        IndicatorValue(
-            tenant_id=scope.tenant_id,
-            indicator_id=indicator.id,
-            value=value,
-            recorded_by_id=scope.user_id,
-        )
-    )
+    session.add(_child_of(indicator, scope, IndicatorValue, indicator_id=indicator.id, value=value))
     indicator.current_value = value
     await session.flush()
     return indicator

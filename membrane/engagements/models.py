@@ -147,18 +147,16 @@ class Document(ZonedContent, Base):
     size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class DocumentVersion(IdMixin, TimestampMixin, Base):
+class DocumentVersion(ZonedContent, Base):
+    """A version carries its document's zone and owner, so a version row is checkable alone."""
+
     __tablename__ = "document_versions"
     __table_args__ = (Index("ix_document_versions_document", "document_id", "number", unique=True),)
 
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
     number: Mapped[int]
     body: Mapped[str] = mapped_column(Text)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
-    created_by_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
 
 
 class Milestone(ZonedContent, Base):
@@ -184,13 +182,11 @@ class Indicator(ZonedContent, Base):
     current_value: Mapped[float | None]
 
 
-class IndicatorValue(IdMixin, TimestampMixin, Base):
+class IndicatorValue(ZonedContent, Base):
+    """A recorded value carries its indicator's zone and owner; `created_by` recorded it."""
+
     __tablename__ = "indicator_values"
     __table_args__ = (Index("ix_indicator_values_indicator", "indicator_id", "id"),)
 
-    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     indicator_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("indicators.id", ondelete="CASCADE"))
     value: Mapped[float]
-    recorded_by_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )

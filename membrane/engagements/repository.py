@@ -18,8 +18,6 @@ from membrane.db.bound import Bound, ids_params, match_ids, statement_shape
 from membrane.db.records import Record, columns_of, prefixed
 from membrane.engagements.enums import EngagementStatus, TaskStatus, Zone
 from membrane.engagements.models import (
-    Document,
-    DocumentVersion,
     Engagement,
     Membership,
     Participant,
@@ -263,35 +261,24 @@ def members_first_per_engagement(
 
 @statement_shape
 def _children_pages(
-    model: type[Any],
-    parent_column_name: str,
-    parent: type[ZonedContent] | None,
-    sees_all: bool,
-    has_after: bool,
+    model: type[ZonedContent], parent_column_name: str, sees_all: bool, has_after: bool
 ) -> Select[Any]:
     parent_column = getattr(model, parent_column_name)
-    if parent is None:  # the child carries its own zone (messages)
-        visible = VisibilityScope.content_filter(model, sees_all)
-    else:
-        visible_parents = select(parent.id).where(VisibilityScope.content_filter(parent, sees_all))
-        visible = and_(
-            model.tenant_id == bindparam("scope_tenant"), parent_column.in_(visible_parents)
-        )
+    visible = VisibilityScope.content_filter(model, sees_all)
     return first_per_parent(model, parent_column, model.id, has_after, visible)
 
 
 def children_first_per_parent(
     scope: VisibilityScope,
-    model: type[Any],
+    model: type[ZonedContent],
     parent_column_name: str,
-    parent: type[ZonedContent] | None,
     parent_ids: Sequence[uuid.UUID],
     page: PageRequest,
 ) -> Bound:
-    """Messages of threads, versions of documents, values of indicators: rows of visible
-    parents only."""
+    """Messages of threads, versions of documents, values of indicators: each row carries
+    its parent's zone, so the zone rule applies to it directly."""
     statement = _children_pages(
-        model, parent_column_name, parent, scope.sees_all_engagements, page.after is not None
+        model, parent_column_name, scope.sees_all_engagements, page.after is not None
     )
     return Bound(statement, _page_params(scope, page, ids=list(parent_ids)))
 
@@ -367,26 +354,6 @@ def _visible_organizations(sees_all: bool, single: bool) -> Select[Organization]
 def visible_organizations(scope: VisibilityScope, ids: Sequence[uuid.UUID]) -> Bound:
     return Bound(
         _visible_organizations(scope.sees_all_engagements, len(ids) == 1),
-        {**scope.params, **ids_params(ids)},
-    )
-
-
-@statement_shape
-def _versions_by_ids(sees_all: bool, single: bool) -> Select[DocumentVersion]:
-    visible_documents = select(Document.id).where(
-        VisibilityScope.content_filter(Document, sees_all)
-    )
-    return select(DocumentVersion).where(
-        DocumentVersion.tenant_id == TENANT,
-        match_ids(DocumentVersion.id, single),
-        DocumentVersion.document_id.in_(visible_documents),
-    )
-
-
-def versions_by_ids(scope: VisibilityScope, ids: Sequence[uuid.UUID]) -> Bound:
-    """Versions of documents the viewer may see."""
-    return Bound(
-        _versions_by_ids(scope.sees_all_engagements, len(ids) == 1),
         {**scope.params, **ids_params(ids)},
     )
 

@@ -17,10 +17,8 @@ from membrane.db.rows import fetch_rows
 from membrane.engagements import repository
 from membrane.engagements.enums import EngagementRole, EngagementStatus, TaskStatus, Zone
 from membrane.engagements.models import (
-    Document,
     DocumentVersion,
     Engagement,
-    Indicator,
     IndicatorValue,
     Membership,
     Message,
@@ -161,15 +159,12 @@ async def member_pages(
 async def _children(
     session: AsyncSession,
     scope: VisibilityScope,
-    model: type[Any],
+    model: type[ZonedContent],
     parent_column: str,
-    parent: type[ZonedContent] | None,
     parent_ids: Sequence[uuid.UUID],
     page: PageRequest,
 ) -> dict[uuid.UUID, Page[Any]]:
-    query = repository.children_first_per_parent(
-        scope, model, parent_column, parent, parent_ids, page
-    )
+    query = repository.children_first_per_parent(scope, model, parent_column, parent_ids, page)
     rows = list(await session.scalars(query.statement, query.params))
     return _group_pages(rows, parent_ids, lambda row: getattr(row, parent_column), page)
 
@@ -180,7 +175,7 @@ async def message_pages(
     thread_ids: Sequence[uuid.UUID],
     page: PageRequest,
 ) -> dict[uuid.UUID, Page[Message]]:
-    return await _children(session, scope, Message, "thread_id", None, thread_ids, page)
+    return await _children(session, scope, Message, "thread_id", thread_ids, page)
 
 
 async def version_pages(
@@ -189,9 +184,7 @@ async def version_pages(
     document_ids: Sequence[uuid.UUID],
     page: PageRequest,
 ) -> dict[uuid.UUID, Page[DocumentVersion]]:
-    return await _children(
-        session, scope, DocumentVersion, "document_id", Document, document_ids, page
-    )
+    return await _children(session, scope, DocumentVersion, "document_id", document_ids, page)
 
 
 async def indicator_value_pages(
@@ -200,9 +193,7 @@ async def indicator_value_pages(
     indicator_ids: Sequence[uuid.UUID],
     page: PageRequest,
 ) -> dict[uuid.UUID, Page[IndicatorValue]]:
-    return await _children(
-        session, scope, IndicatorValue, "indicator_id", Indicator, indicator_ids, page
-    )
+    return await _children(session, scope, IndicatorValue, "indicator_id", indicator_ids, page)
 
 
 async def viewer_roles(
@@ -233,5 +224,4 @@ async def visible_organizations(
 async def versions_by_ids(
     session: AsyncSession, scope: VisibilityScope, ids: Sequence[uuid.UUID]
 ) -> list[DocumentVersion]:
-    query = repository.versions_by_ids(scope, ids)
-    return list(await session.scalars(query.statement, query.params))
+    return await content_by_ids(session, scope, DocumentVersion, ids)

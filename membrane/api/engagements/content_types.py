@@ -261,7 +261,7 @@ class IndicatorValue:
 
     @classmethod
     def from_row(cls, row: models.IndicatorValue) -> IndicatorValue:
-        return cls(value=row.value, recorded_at=row.created_at, recorded_by_uuid=row.recorded_by_id)
+        return cls(value=row.value, recorded_at=row.created_at, recorded_by_uuid=row.created_by_id)
 
 
 @strawberry.type(description="A value-of-the-engagement KPI: a target and a history of values.")

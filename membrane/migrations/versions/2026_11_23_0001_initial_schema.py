@@ -2,13 +2,14 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 19:42:24.601805
+Create Date: 2026-11-23 19:42:24
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -580,11 +581,18 @@ def upgrade() -> None:
     )
     op.create_table(
         "document_versions",
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("document_id", sa.Uuid(), nullable=False),
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("size_bytes", sa.BigInteger(), nullable=False),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("engagement_id", sa.Uuid(), nullable=False),
+        sa.Column("owner_organization_id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "zone",
+            sa.Enum("INTERNAL", "SHARED", name="zone", native_enum=False, create_constraint=True),
+            nullable=False,
+        ),
         sa.Column("created_by_id", sa.Uuid(), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -601,6 +609,17 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
+            ["engagement_id"],
+            ["engagements.id"],
+            name=op.f("fk_document_versions_engagement_id_engagements"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["owner_organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_document_versions_owner_organization_id_organizations"),
+        ),
+        sa.ForeignKeyConstraint(
             ["tenant_id"],
             ["tenants.id"],
             name=op.f("fk_document_versions_tenant_id_tenants"),
@@ -615,12 +634,31 @@ def upgrade() -> None:
 
     op.create_table(
         "indicator_values",
-        sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("indicator_id", sa.Uuid(), nullable=False),
         sa.Column("value", sa.Double(), nullable=False),
-        sa.Column("recorded_by_id", sa.Uuid(), nullable=True),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("engagement_id", sa.Uuid(), nullable=False),
+        sa.Column("owner_organization_id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "zone",
+            sa.Enum("INTERNAL", "SHARED", name="zone", native_enum=False, create_constraint=True),
+            nullable=False,
+        ),
+        sa.Column("created_by_id", sa.Uuid(), nullable=True),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["users.id"],
+            name=op.f("fk_indicator_values_created_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["engagement_id"],
+            ["engagements.id"],
+            name=op.f("fk_indicator_values_engagement_id_engagements"),
+            ondelete="CASCADE",
+        ),
         sa.ForeignKeyConstraint(
             ["indicator_id"],
             ["indicators.id"],
@@ -628,10 +666,9 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["recorded_by_id"],
-            ["users.id"],
-            name=op.f("fk_indicator_values_recorded_by_id_users"),
-            ondelete="SET NULL",
+            ["owner_organization_id"],
+            ["organizations.id"],
+            name=op.f("fk_indicator_values_owner_organization_id_organizations"),
         ),
         sa.ForeignKeyConstraint(
             ["tenant_id"],
