@@ -242,7 +242,7 @@ async def test_task_id_as_engagement_id(
     # then the id is refused for its type, and nothing is written
     error = only_error(body)
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.engagementId"}
-    assert "Engagement" in error["message"]
+    assert error["message"] == "engagementId must be the id of an Engagement"
     assert body["data"] is None
     assert await written(session) == before
 

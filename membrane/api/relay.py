@@ -42,7 +42,8 @@ def decode_global_id(
         raise InvalidInputError(f"{field} is not a valid id", field=field) from None
     if global_id.type_name not in allowed:
         names = " or ".join(sorted(allowed))
-        raise InvalidInputError(f"{field} must be the id of a {names}", field=field)
+        article = "an" if names[0] in "AEIOU" else "a"
+        raise InvalidInputError(f"{field} must be the id of {article} {names}", field=field)
     return node_id
 
 
