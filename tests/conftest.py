@@ -1,7 +1,28 @@
 """Test configuration: fixtures are registered by domain, explicitly."""
 
+from __future__ import annotations
+
+import pytest
+
 pytest_plugins = [
     "tests.fixtures.database",
     "tests.fixtures.demo",
     "tests.fixtures.api",
 ]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `postgres_only` exist for PostgreSQL alone: their SQLite twin is not
+    collected at all (rather than skipped), so every collected test runs."""
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("database_url") if callspec is not None else None
+        if item.get_closest_marker("postgres_only") and backend == "sqlite":
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

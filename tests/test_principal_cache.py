@@ -179,11 +179,8 @@ async def test_suspension_takes_effect_on_the_next_request(
                     )
 
 
-async def test_listener_reconnects_after_losing_its_connection(
-    database_url: str, backend: str, engine: AsyncEngine
-) -> None:
-    if backend != "postgresql":
-        pytest.skip("notifications are a PostgreSQL feature; SQLite never caches principals")
+@pytest.mark.postgres_only
+async def test_listener_reconnects_after_losing_its_connection(engine: AsyncEngine) -> None:
     states: list[bool] = []
     messages: list[str] = []
     listener = Listener(
