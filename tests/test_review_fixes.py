@@ -124,3 +124,20 @@ def test_a_new_key_signs_even_after_an_old_one_was_removed(tmp_path: Path) -> No
     next(folder.glob(f"*-{first.kid}.jwk.json")).unlink()  # retire the oldest
     newest = keys.generate_key(folder)
     assert keys.load_or_create(folder).signing_key.kid == newest.kid
+
+
+async def test_money_beyond_32_bits_round_trips(as_user: Any) -> None:
+    # given a budget larger than GraphQL's Int can carry (50 million in major units)
+    budget = 5_000_000_000
+    body = await as_user("alice")(
+        """mutation($input: CreateEngagementInput!) {
+          createEngagement(input: $input) { engagement { id budgetCents } } }""",
+        {"input": {"name": "Big programme", "budgetCents": budget}},
+    )
+    # then it is stored and read back exactly
+    engagement = body["data"]["createEngagement"]["engagement"]
+    assert engagement["budgetCents"] == budget
+    again = await as_user("bruno")(
+        "query($id: ID!) { engagement(id: $id) { budgetCents } }", {"id": engagement["id"]}
+    )
+    assert again == {"data": {"engagement": None}}  # bruno is no member of it: invisible

@@ -8,6 +8,7 @@ from strawberry.schema.config import StrawberryConfig
 from membrane.api import enums as _enums  # noqa: F401  (registers enum descriptions)
 from membrane.api.engagements.mutations import EngagementMutations
 from membrane.api.engagements.queries import EngagementQueries
+from membrane.api.scalars import MONEY_SCALAR, Money
 from membrane.api.tenancy.queries import TenancyQueries
 
 
@@ -25,7 +26,7 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        config=StrawberryConfig(auto_camel_case=True),
+        config=StrawberryConfig(auto_camel_case=True, scalar_map={Money: MONEY_SCALAR}),
     )
 
 

@@ -13,6 +13,7 @@ from strawberry.permission import PermissionExtension
 from membrane.api.context import Info
 from membrane.api.permissions import HostFinanceOrLead, HostMember
 from membrane.api.relay import After, First, connection, page_request
+from membrane.api.scalars import Money
 from membrane.api.tenancy.types import Organization, User, load_organization, load_user
 from membrane.engagements import models
 from membrane.engagements.enums import MilestoneStatus, TaskStatus, Zone
@@ -44,7 +45,7 @@ class Task(relay.Node):
         description="The host's own annotations. Requires: member of the host organization.",
         extensions=[PermissionExtension(permissions=[HostMember()])],
     )
-    cost_cents: int | None = strawberry.field(
+    cost_cents: Money | None = strawberry.field(
         description=(
             "Internal cost in minor units. Requires: host organization with FINANCE, "
             "or the engagement's host LEAD."
@@ -80,7 +81,7 @@ class Task(relay.Node):
             created_at=row.created_at,
             updated_at=row.updated_at,
             internal_notes=row.internal_notes,
-            cost_cents=row.cost_cents,
+            cost_cents=None if row.cost_cents is None else Money(row.cost_cents),
             engagement_uuid=row.engagement_id,
             owner_uuid=row.owner_organization_id,
             assignee_uuid=row.assignee_id,

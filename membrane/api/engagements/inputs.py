@@ -6,6 +6,7 @@ from datetime import date
 
 import strawberry
 
+from membrane.api.scalars import Money
 from membrane.engagements.enums import EngagementRole, EngagementStatus, TaskStatus, Zone
 
 
@@ -18,7 +19,7 @@ class CreateEngagementInput:
     )
     starts_on: date | None = strawberry.field(default=None, description="Planned start.")
     ends_on: date | None = strawberry.field(default=None, description="Planned end.")
-    budget_cents: int | None = strawberry.field(
+    budget_cents: Money | None = strawberry.field(
         default=None, description="Internal budget in minor units, not negative."
     )
 
@@ -53,7 +54,7 @@ class CreateTaskInput:
     internal_notes: str | None = strawberry.field(
         default=None, description="Host annotations; host members only."
     )
-    cost_cents: int | None = strawberry.field(
+    cost_cents: Money | None = strawberry.field(
         default=None, description="Internal cost in minor units; host members only."
     )
 
@@ -80,7 +81,7 @@ class UpdateTaskInput:
     internal_notes: str | None = strawberry.field(
         default=strawberry.UNSET, description="Host annotations; host members only."
     )
-    cost_cents: int | None = strawberry.field(
+    cost_cents: Money | None = strawberry.field(
         default=strawberry.UNSET, description="Internal cost; host members only."
     )
 

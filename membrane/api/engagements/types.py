@@ -21,6 +21,7 @@ from membrane.api.engagements.content_types import (
 )
 from membrane.api.permissions import HostFinanceOrLead
 from membrane.api.relay import After, First, connection, page_request
+from membrane.api.scalars import Money
 from membrane.api.tenancy.types import Organization, User, load_organization, load_user
 from membrane.engagements import models
 from membrane.engagements.enums import EngagementRole, EngagementStatus, TaskStatus, Zone
@@ -64,7 +65,7 @@ class Engagement(relay.Node):
     starts_on: date | None = strawberry.field(description="Planned start date.")
     ends_on: date | None = strawberry.field(description="Planned end date.")
     created_at: datetime = strawberry.field(description="When the engagement was created (UTC).")
-    budget_cents: int | None = strawberry.field(
+    budget_cents: Money | None = strawberry.field(
         description=(
             "Internal budget in minor units. Requires: host organization with FINANCE, "
             "or the engagement's host LEAD."
@@ -172,7 +173,7 @@ class Engagement(relay.Node):
             starts_on=row.starts_on,
             ends_on=row.ends_on,
             created_at=row.created_at,
-            budget_cents=row.budget_cents,
+            budget_cents=None if row.budget_cents is None else Money(row.budget_cents),
             host_uuid=row.host_organization_id,
         )
 
