@@ -95,7 +95,7 @@ async def test_engagement_lifecycle(as_user: Any, demo_data: DemoData) -> None:
 
 async def test_partner_cannot_create_engagements(as_user: Any) -> None:
     body = await as_user("erin")(CREATE_ENGAGEMENT, {"input": {"name": "Shadow project"}})
-    assert body["data"] is None
+    assert body["data"] == {"createEngagement": None}
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 

@@ -38,7 +38,7 @@ class EngagementMutations:
         self,
         info: Info,
         input: Annotated[inputs.CreateEngagementInput, strawberry.argument(description=INPUT)],
-    ) -> payloads.CreateEngagementPayload:
+    ) -> payloads.CreateEngagementPayload | None:
         ctx = info.context
         data = writes.NewEngagement(
             name=input.name,
@@ -58,7 +58,7 @@ class EngagementMutations:
         self,
         info: Info,
         input: Annotated[inputs.AddParticipantInput, strawberry.argument(description=INPUT)],
-    ) -> payloads.AddParticipantPayload:
+    ) -> payloads.AddParticipantPayload | None:
         ctx = info.context
         engagement_id = decode_global_id(
             input.engagement_id, expected="Engagement", field="engagementId"
@@ -82,7 +82,7 @@ class EngagementMutations:
         self,
         info: Info,
         input: Annotated[inputs.AddMemberInput, strawberry.argument(description=INPUT)],
-    ) -> payloads.AddMemberPayload:
+    ) -> payloads.AddMemberPayload | None:
         ctx = info.context
         engagement_id = decode_global_id(
             input.engagement_id, expected="Engagement", field="engagementId"
@@ -110,7 +110,7 @@ class EngagementMutations:
         self,
         info: Info,
         input: Annotated[inputs.CreateTaskInput, strawberry.argument(description=INPUT)],
-    ) -> payloads.TaskPayload:
+    ) -> payloads.TaskPayload | None:
         ctx = info.context
         data = content_writes.NewTask(
             engagement_id=decode_global_id(
@@ -136,7 +136,7 @@ class EngagementMutations:
         self,
         info: Info,
         input: Annotated[inputs.UpdateTaskInput, strawberry.argument(description=INPUT)],
-    ) -> payloads.TaskPayload:
+    ) -> payloads.TaskPayload | None:
         ctx = info.context
         task_id = decode_global_id(input.id, expected="Task", field="id")
         given = {
@@ -178,7 +178,7 @@ class EngagementMutations:
         self,
         info: Info,
         input: Annotated[inputs.CreateThreadInput, strawberry.argument(description=INPUT)],
-    ) -> payloads.CreateThreadPayload:
+    ) -> payloads.CreateThreadPayload | None:
         ctx = info.context
         engagement_id = decode_global_id(
             input.engagement_id, expected="Engagement", field="engagementId"
@@ -201,7 +201,7 @@ class EngagementMutations:
         self,
         info: Info,
         input: Annotated[inputs.PostMessageInput, strawberry.argument(description=INPUT)],
-    ) -> payloads.PostMessagePayload:
+    ) -> payloads.PostMessagePayload | None:
         ctx = info.context
         thread_id = decode_global_id(input.thread_id, expected="Thread", field="threadId")
         row = await in_transaction(
@@ -217,7 +217,7 @@ class EngagementMutations:
         self,
         info: Info,
         input: Annotated[inputs.CreateDocumentInput, strawberry.argument(description=INPUT)],
-    ) -> payloads.DocumentPayload:
+    ) -> payloads.DocumentPayload | None:
         ctx = info.context
         engagement_id = decode_global_id(
             input.engagement_id, expected="Engagement", field="engagementId"
@@ -243,7 +243,7 @@ class EngagementMutations:
         self,
         info: Info,
         input: Annotated[inputs.CreateDocumentVersionInput, strawberry.argument(description=INPUT)],
-    ) -> payloads.DocumentPayload:
+    ) -> payloads.DocumentPayload | None:
         ctx = info.context
         document_id = decode_global_id(input.document_id, expected="Document", field="documentId")
         document, version = await in_transaction(
@@ -261,7 +261,7 @@ class EngagementMutations:
         self,
         info: Info,
         input: Annotated[inputs.CreateMilestoneInput, strawberry.argument(description=INPUT)],
-    ) -> payloads.CreateMilestonePayload:
+    ) -> payloads.CreateMilestonePayload | None:
         ctx = info.context
         engagement_id = decode_global_id(
             input.engagement_id, expected="Engagement", field="engagementId"
@@ -284,7 +284,7 @@ class EngagementMutations:
         self,
         info: Info,
         input: Annotated[inputs.CreateIndicatorInput, strawberry.argument(description=INPUT)],
-    ) -> payloads.IndicatorPayload:
+    ) -> payloads.IndicatorPayload | None:
         ctx = info.context
         engagement_id = decode_global_id(
             input.engagement_id, expected="Engagement", field="engagementId"
@@ -308,7 +308,7 @@ class EngagementMutations:
         self,
         info: Info,
         input: Annotated[inputs.SetIndicatorValueInput, strawberry.argument(description=INPUT)],
-    ) -> payloads.IndicatorPayload:
+    ) -> payloads.IndicatorPayload | None:
         ctx = info.context
         indicator_id = decode_global_id(
             input.indicator_id, expected="Indicator", field="indicatorId"
