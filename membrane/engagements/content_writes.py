@@ -4,7 +4,6 @@ milestones, indicators. Services validate and flush; the caller commits."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
@@ -65,18 +64,23 @@ def _child_of(
     return row
 
 
-async def _new_content(
+async def _may_write(
+    session: AsyncSession, scope: VisibilityScope, engagement_id: uuid.UUID
+) -> None:
+    """The engagement is visible and the viewer is one of its leads or contributors."""
+    await visible_engagement(session, scope, engagement_id, "engagementId")
+    await require_writer(session, scope, engagement_id)
+
+
+async def _add_content(
     session: AsyncSession,
     scope: VisibilityScope,
     model: type[ContentT],
     engagement_id: uuid.UUID,
     zone: Zone,
-    fields: Callable[[], dict[str, Any]],
+    **fields: Any,
 ) -> ContentT:
-    """Content of the viewer's organization in one zone of a visible engagement, written by
-    one of its leads or contributors. `fields` validates the input once access is known."""
-    await visible_engagement(session, scope, engagement_id, "engagementId")
-    await require_writer(session, scope, engagement_id)
+    """New content of the viewer's organization in one zone of the engagement."""
     build: Any = model  # the mixin has no constructor of its own; every model does
     row: ContentT = build(
         tenant_id=scope.tenant_id,
@@ -84,7 +88,7 @@ async def _new_content(
         owner_organization_id=scope.organization_id,
         zone=zone,
         created_by_id=scope.user_id,
-        **fields(),
+        **fields,
     )
     session.add(row)
     await session.flush()
@@ -128,8 +132,7 @@ class NewTask:
 
 
 async def create_task(session: AsyncSession, scope: VisibilityScope, data: NewTask) -> Task:
-    await visible_engagement(session, scope, data.engagement_id, "engagementId")
-    await require_writer(session, scope, data.engagement_id)
+    await _may_write(session, scope, data.engagement_id)
     title = check_text(data.title, field="title", max_length=TITLE_MAX)
     description = check_text(
         data.description, field="description", max_length=DESCRIPTION_MAX, required=False
@@ -148,12 +151,12 @@ async def create_task(session: AsyncSession, scope: VisibilityScope, data: NewTa
         await _check_assignee(
             session, scope, data.engagement_id, data.assignee_id, data.zone, scope.organization_id
         )
-    task = Task(
-        tenant_id=scope.tenant_id,
-        engagement_id=data.engagement_id,
-        owner_organization_id=scope.organization_id,
-        zone=data.zone,
-        created_by_id=scope.user_id,
+    return await _add_content(
+        session,
+        scope,
+        Task,
+        data.engagement_id,
+        data.zone,
         title=title,
         description=description,
         status=data.status,
@@ -163,9 +166,6 @@ async def create_task(session: AsyncSession, scope: VisibilityScope, data: NewTa
         internal_notes=notes,
         cost_cents=data.cost_cents,
     )
-    session.add(task)
-    await session.flush()
-    return task
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,13 +244,14 @@ async def create_thread(
     zone: Zone,
     body: str | None,
 ) -> Thread:
-    thread = await _new_content(
+    await _may_write(session, scope, engagement_id)
+    thread = await _add_content(
         session,
         scope,
         Thread,
         engagement_id,
         zone,
-        lambda: {"title": check_text(title, field="title", max_length=TITLE_MAX)},
+        title=check_text(title, field="title", max_length=TITLE_MAX),
     )
     if body is not None:
         await _add_message(session, scope, thread, body)
@@ -289,19 +290,18 @@ async def create_document(
     zone: Zone,
     body: str,
 ) -> tuple[Document, DocumentVersion]:
+    await _may_write(session, scope, engagement_id)
     text = check_text(body, field="body", max_length=BODY_MAX, required=False)
     size = len(text.encode("utf-8"))
-    document = await _new_content(
+    document = await _add_content(
         session,
         scope,
         Document,
         engagement_id,
         zone,
-        lambda: {
-            "title": check_text(title, field="title", max_length=TITLE_MAX),
-            "current_version": 1,
-            "size_bytes": size,
-        },
+        title=check_text(title, field="title", max_length=TITLE_MAX),
+        current_version=1,
+        size_bytes=size,
     )
     version = _child_of(
         document,
@@ -352,13 +352,15 @@ async def create_milestone(
     zone: Zone,
     due_on: date | None,
 ) -> Milestone:
-    return await _new_content(
+    await _may_write(session, scope, engagement_id)
+    return await _add_content(
         session,
         scope,
         Milestone,
         engagement_id,
         zone,
-        lambda: {"title": check_text(title, field="title", max_length=TITLE_MAX), "due_on": due_on},
+        title=check_text(title, field="title", max_length=TITLE_MAX),
+        due_on=due_on,
     )
 
 
@@ -372,17 +374,16 @@ async def create_indicator(
     zone: Zone,
     target: float | None,
 ) -> Indicator:
-    return await _new_content(
+    await _may_write(session, scope, engagement_id)
+    return await _add_content(
         session,
         scope,
         Indicator,
         engagement_id,
         zone,
-        lambda: {
-            "name": check_text(name, field="name", max_length=TITLE_MAX),
-            "unit": check_text(unit, field="unit", max_length=UNIT_MAX, required=False),
-            "target": target,
-        },
+        name=check_text(name, field="name", max_length=TITLE_MAX),
+        unit=check_text(unit, field="unit", max_length=UNIT_MAX, required=False),
+        target=target,
     )
 
 
