@@ -7,7 +7,8 @@ returns the shape and this call's values as a `Bound`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import BindParameter, ColumnElement, Select, and_, bindparam, func, or_, select
@@ -34,6 +35,17 @@ RowT = TypeVar("RowT")
 IDS: BindParameter[Any] = bindparam("ids", expanding=True)
 AFTER: BindParameter[Any] = bindparam("after")
 LIMIT: BindParameter[int] = bindparam("limit")
+
+
+def _by_ids(
+    scope: VisibilityScope,
+    ids: Sequence[uuid.UUID],
+    shape: Callable[[bool, bool], Select[Any]],
+) -> Bound:
+    """A by-id shape (`sees_all`, `single`) of this scope, with its parameters."""
+    return Bound(
+        shape(scope.sees_all_engagements, len(ids) == 1), {**scope.params, **ids_params(ids)}
+    )
 
 
 def _page_params(scope: VisibilityScope, page: PageRequest, **extra: Any) -> dict[str, Any]:
@@ -72,10 +84,7 @@ def _engagements_by_ids(sees_all: bool, single: bool) -> Select[Engagement]:
 
 
 def engagements_by_ids(scope: VisibilityScope, ids: Sequence[uuid.UUID]) -> Bound:
-    return Bound(
-        _engagements_by_ids(scope.sees_all_engagements, len(ids) == 1),
-        {**scope.params, **ids_params(ids)},
-    )
+    return _by_ids(scope, ids, _engagements_by_ids)
 
 
 @statement_shape
@@ -88,10 +97,7 @@ def _content_by_ids(model: type[ContentT], sees_all: bool, single: bool) -> Sele
 def content_by_ids(
     scope: VisibilityScope, model: type[ContentT], ids: Sequence[uuid.UUID]
 ) -> Bound:
-    return Bound(
-        _content_by_ids(model, scope.sees_all_engagements, len(ids) == 1),
-        {**scope.params, **ids_params(ids)},
-    )
+    return _by_ids(scope, ids, partial(_content_by_ids, model))
 
 
 def first_per_parent(
@@ -226,10 +232,7 @@ def _tasks_by_ids(sees_all: bool, single: bool) -> Select[Any]:
 
 
 def tasks_by_ids(scope: VisibilityScope, ids: Sequence[uuid.UUID]) -> Bound:
-    return Bound(
-        _tasks_by_ids(scope.sees_all_engagements, len(ids) == 1),
-        {**scope.params, **ids_params(ids)},
-    )
+    return _by_ids(scope, ids, _tasks_by_ids)
 
 
 @statement_shape
@@ -331,10 +334,7 @@ def _visible_users(sees_all: bool, single: bool) -> Select[User]:
 
 
 def visible_users(scope: VisibilityScope, ids: Sequence[uuid.UUID]) -> Bound:
-    return Bound(
-        _visible_users(scope.sees_all_engagements, len(ids) == 1),
-        {**scope.params, **ids_params(ids)},
-    )
+    return _by_ids(scope, ids, _visible_users)
 
 
 @statement_shape
@@ -352,10 +352,7 @@ def _visible_organizations(sees_all: bool, single: bool) -> Select[Organization]
 
 
 def visible_organizations(scope: VisibilityScope, ids: Sequence[uuid.UUID]) -> Bound:
-    return Bound(
-        _visible_organizations(scope.sees_all_engagements, len(ids) == 1),
-        {**scope.params, **ids_params(ids)},
-    )
+    return _by_ids(scope, ids, _visible_organizations)
 
 
 def organization_in_tenant(
