@@ -7,6 +7,7 @@ whose data was batched earlier do not pay for an awaitable.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, Generic, TypeVar
@@ -32,6 +33,18 @@ def known(loader: DataLoader[Any, Any], key: Any) -> tuple[bool, Any]:
         if error is None:
             return True, future.result()
     return False, None
+
+
+def then(found: Any, convert: Callable[[Any], Any]) -> Any:
+    """`convert(found)` now when `found` is a loaded value, else an awaitable of it: fields
+    whose data was batched earlier resolve without an awaitable."""
+    if isinstance(found, asyncio.Future):
+        return _then(found, convert)
+    return convert(found)
+
+
+async def _then(pending: Awaitable[Any], convert: Callable[[Any], Any]) -> Any:
+    return convert(await pending)
 
 
 class ByIdLoader(DataLoader[uuid.UUID, RowT | None], Generic[RowT]):

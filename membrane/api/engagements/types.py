@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Annotated, cast
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -19,6 +19,7 @@ from membrane.api.engagements.content_types import (
     Task,
     Thread,
 )
+from membrane.api.loaders import then
 from membrane.api.permissions import HostFinanceOrLead
 from membrane.api.relay import After, First, connection, page_request
 from membrane.api.scalars import Money
@@ -178,29 +179,19 @@ class Engagement(relay.Node):
         )
 
 
-def _page_connection(found: object, to_node: object) -> object:
+def _page_connection(found: object, to_node: Callable[[Any], Any]) -> object:
     """A connection now when the page is loaded, else an awaitable of it."""
-    if not isinstance(found, asyncio.Future):
-        return connection(found, to_node, _row_id)  # type: ignore[arg-type]
-    return _await_connection(found, to_node)
-
-
-async def _await_connection(pending: object, to_node: object) -> object:
-    page = await pending  # type: ignore[misc]
-    return connection(page, to_node, _row_id)  # type: ignore[arg-type]
+    return then(found, lambda page: connection(page, to_node, _row_id))
 
 
 def _row_id(row: models.ZonedContent) -> uuid.UUID:
     return row.id
 
 
-def load_engagement(info: Info, engagement_id: uuid.UUID) -> object:
-    found = info.context.engagements.engagement_by_id.get(engagement_id)
-    if not isinstance(found, asyncio.Future):
-        return None if found is None else Engagement.from_row(cast(models.Engagement, found))
-    return _await_engagement(found)
-
-
-async def _await_engagement(pending: object) -> Engagement | None:
-    row = await pending  # type: ignore[misc]
+def _engagement_or_none(row: models.Engagement | None) -> Engagement | None:
     return None if row is None else Engagement.from_row(row)
+
+
+def load_engagement(info: Info, engagement_id: uuid.UUID) -> object:
+    """The engagement as a value when already loaded, else an awaitable of it."""
+    return then(info.context.engagements.engagement_by_id.get(engagement_id), _engagement_or_none)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from typing import Annotated, cast
+from typing import Annotated
 
 import strawberry
 from strawberry import relay
 
 from membrane.api.context import Info
+from membrane.api.loaders import then
 from membrane.tenancy.enums import OrganizationKind, OrganizationStatus, TenantRole, UserStatus
 from membrane.tenancy.models import Organization as OrganizationRow
 from membrane.tenancy.models import Tenant as TenantRow
@@ -66,29 +66,15 @@ def user_or_none(row: UserRow | None) -> User | None:
 
 def load_organization(info: Info, organization_id: uuid.UUID) -> object:
     """The organization as a value when already loaded, else an awaitable of it."""
-    loader = info.context.tenancy.organization_by_id
-    found = loader.get(organization_id)
-    if not isinstance(found, asyncio.Future):
-        return organization_or_none(cast(OrganizationRow | None, found))
-    return _await_organization(found)
-
-
-async def _await_organization(pending: object) -> Organization | None:
-    return organization_or_none(await pending)  # type: ignore[misc]
+    found = info.context.tenancy.organization_by_id.get(organization_id)
+    return then(found, organization_or_none)
 
 
 def load_user(info: Info, user_id: uuid.UUID | None) -> object:
     """The user as a value when already loaded, else an awaitable of it."""
     if user_id is None:
         return None
-    found = info.context.tenancy.user_by_id.get(user_id)
-    if not isinstance(found, asyncio.Future):
-        return user_or_none(cast(UserRow | None, found))
-    return _await_user(found)
-
-
-async def _await_user(pending: object) -> User | None:
-    return user_or_none(await pending)  # type: ignore[misc]
+    return then(info.context.tenancy.user_by_id.get(user_id), user_or_none)
 
 
 @strawberry.type(description="The workspace the request acts in.")
