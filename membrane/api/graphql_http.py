@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from graphql import DocumentNode, ExecutionResult, GraphQLError, OperationType, execute
+from graphql import DocumentNode, ExecutionResult, OperationType, execute
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.execution.is_awaitable import optimized_is_awaitable
@@ -248,4 +248,4 @@ def _unauthenticated(error: AuthenticationError, media_type: str) -> Response:
     )
 
 
-__all__ = ["GraphQLError", "graphql_endpoint"]
+__all__ = ["graphql_endpoint"]

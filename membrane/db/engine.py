@@ -34,7 +34,7 @@ def async_url(raw: str) -> URL:
 
 
 def is_sqlite(url: URL | str) -> bool:
-    return make_url(str(url) if isinstance(url, URL) else url).get_backend_name() == "sqlite"
+    return make_url(url).get_backend_name() == "sqlite"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
