@@ -13,6 +13,13 @@ class Environment(StrEnum):
     PRODUCTION = "production"
 
 
+class TenantSource(StrEnum):
+    """Where a request names its tenant."""
+
+    HEADER = "header"  # the `MEMBRANE_TENANT_HEADER` header (else the token's tenant)
+    HOST = "host"  # the host name, `{tenant}.MEMBRANE_TENANT_DOMAIN`
+
+
 class ConfigurationError(ValueError):
     """A configuration variable holds a value Membrane cannot use."""
 
@@ -53,6 +60,12 @@ class Settings:
     dev_token_ttl_seconds: int = 8 * 3600
     token_leeway_seconds: int = 30
     tenant_header: str = "X-Membrane-Tenant"
+    tenant_source: TenantSource = TenantSource.HEADER
+    tenant_domain: str | None = None
+    secret_keys: tuple[str, ...] = ()
+    silo_engines_max: int = 32
+    silo_pool_size: int = 4
+    store_connect_timeout_seconds: int = 5
     database_pool_size: int = 20
     log_level: str = "INFO"
     sql_echo: bool = False
@@ -74,6 +87,19 @@ class Settings:
         if dev_mode and env is Environment.PRODUCTION:
             raise ConfigurationError("MEMBRANE_DEV_MODE cannot be enabled in production mode")
         d = cls()
+        raw_source = (os.environ.get("MEMBRANE_TENANT_SOURCE") or d.tenant_source).strip().lower()
+        try:
+            tenant_source = TenantSource(raw_source)
+        except ValueError:
+            raise ConfigurationError(
+                f"MEMBRANE_TENANT_SOURCE must be 'header' or 'host', not {raw_source!r}"
+            ) from None
+        tenant_domain = (os.environ.get("MEMBRANE_TENANT_DOMAIN") or "").strip().lower() or None
+        if tenant_source is TenantSource.HOST and tenant_domain is None:
+            raise ConfigurationError("MEMBRANE_TENANT_SOURCE=host needs MEMBRANE_TENANT_DOMAIN")
+        secret_keys = tuple(
+            key.strip() for key in os.environ.get("MEMBRANE_SECRET_KEYS", "").split(",") if key.strip()
+        )
         return cls(
             env=env,
             database_url=os.environ.get("MEMBRANE_DATABASE_URL") or d.database_url,
@@ -86,6 +112,14 @@ class Settings:
             ),
             token_leeway_seconds=_int("MEMBRANE_TOKEN_LEEWAY", d.token_leeway_seconds, minimum=0),
             tenant_header=os.environ.get("MEMBRANE_TENANT_HEADER") or d.tenant_header,
+            tenant_source=tenant_source,
+            tenant_domain=tenant_domain,
+            secret_keys=secret_keys,
+            silo_engines_max=_int("MEMBRANE_SILO_ENGINES_MAX", d.silo_engines_max),
+            silo_pool_size=_int("MEMBRANE_SILO_POOL_SIZE", d.silo_pool_size),
+            store_connect_timeout_seconds=_int(
+                "MEMBRANE_STORE_CONNECT_TIMEOUT", d.store_connect_timeout_seconds
+            ),
             database_pool_size=_int("MEMBRANE_DATABASE_POOL_SIZE", d.database_pool_size),
             log_level=(os.environ.get("MEMBRANE_LOG_LEVEL") or d.log_level).upper(),
             sql_echo=_bool("MEMBRANE_SQL_ECHO", False),

@@ -13,6 +13,7 @@ class ErrorCode(StrEnum):
     CONFLICT = "CONFLICT"
     RATE_LIMITED = "RATE_LIMITED"
     QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+    UNAVAILABLE = "UNAVAILABLE"  # the tenant's store is unreachable or being prepared (503)
     INTERNAL = "INTERNAL"
 
 

@@ -21,13 +21,20 @@ from membrane.auth import keys
 from membrane.auth.principal_cache import CHANNEL, PrincipalCache
 from membrane.auth.tokens import TokenService
 from membrane.config import Settings
-from membrane.db.engine import create_engine, is_sqlite, session_factory
+from membrane.db.engine import create_engine, is_sqlite
 from membrane.db.notifications import Listener
+from membrane.secrets import secret_box
+from membrane.tenancy.catalog import CatalogCache
+from membrane.tenancy.stores import StoreRegistry
 
 
 def build_runtime(settings: Settings) -> Runtime:
     engine = create_engine(
-        settings.database_url, pool_size=settings.database_pool_size, echo=settings.sql_echo
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        echo=settings.sql_echo,
+        app_role=True,
+        connect_timeout=settings.store_connect_timeout_seconds,
     )
     tokens = TokenService(
         keys.load_or_create(settings.keys_dir),
@@ -38,8 +45,8 @@ def build_runtime(settings: Settings) -> Runtime:
     return Runtime(
         settings=settings,
         engine=engine,
-        sessions=session_factory(engine),
-        read_sessions=session_factory(engine.execution_options(isolation_level="AUTOCOMMIT")),
+        stores=StoreRegistry(settings, engine, secret_box(settings)),
+        catalog=CatalogCache(),
         tokens=tokens,
         documents=DocumentCache(schema._schema),
         principals=PrincipalCache(),
@@ -77,8 +84,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # past the 250 MB goal under load.
         listener = None
         if not is_sqlite(settings.database_url):
-            principals = runtime.principals
-            listener = Listener(runtime.engine, CHANNEL, principals.changed, principals.listening)
+            principals, tenants = runtime.principals, runtime.catalog
+
+            def changed(payload: str) -> None:
+                principals.changed(payload)
+                tenants.changed(payload)
+
+            def listening(active: bool) -> None:
+                principals.listening(active)
+                tenants.listening(active)
+
+            listener = Listener(runtime.engine, CHANNEL, changed, listening)
             await listener.start()
         gc.collect()
         gc.freeze()
@@ -87,7 +103,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             if listener is not None:
                 await listener.stop()
-            await runtime.engine.dispose()
+            await runtime.stores.close()
 
     routes: list[BaseRoute] = []
     if not settings.production:

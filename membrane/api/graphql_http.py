@@ -6,11 +6,13 @@ graphql-core against the Strawberry schema, and serialises with orjson.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import orjson
 from graphql import DocumentNode, ExecutionResult, OperationType, execute
+from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.execution.is_awaitable import optimized_is_awaitable
@@ -19,11 +21,16 @@ from strawberry.schema._graphql_core import execution_context_class_kwargs
 from membrane.api.context import Context
 from membrane.api.errors import format_error, request_error
 from membrane.api.runtime import Runtime
+from membrane.api.tenant_resolution import TenantRefusedError, resolve_tenant
 from membrane.api.schema import schema
 from membrane.auth import principals
 from membrane.auth.errors import AuthenticationError
 from membrane.errors import ErrorCode
+from membrane.secrets import SecretError
+from membrane.tenancy.isolation import bind_tenant
+from membrane.tenancy.stores import StoreUnavailableError
 
+logger = logging.getLogger(__name__)
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 STATIC = Path(__file__).resolve().parent / "static"
 GRAPHIQL_HTML = (STATIC / "graphiql.html").read_text(encoding="utf-8")
@@ -173,30 +180,39 @@ async def graphql_endpoint(request: Request) -> Response:
             allow="POST",
         )
 
-    sessions = runtime.sessions if operation is OperationType.MUTATION else runtime.read_sessions
+    try:
+        tenant = await resolve_tenant(request, runtime, claims.tenant_id)
+    except TenantRefusedError as error:
+        extra = {"retry-after": "5"} if error.status == 503 else {}
+        return _json(request_error(error.message, error.code), error.status, media_type, **extra)
+    try:
+        store = runtime.stores.store_for(tenant)
+    except (StoreUnavailableError, SecretError):
+        logger.exception("the store of tenant %s cannot be opened", tenant.slug)
+        return _store_unavailable(tenant.slug, media_type)
+    sessions = store.sessions if operation is OperationType.MUTATION else store.read_sessions
     async with sessions() as session:
-        principal = runtime.principals.get(claims.tenant_id, claims.subject)
-        if principal is not None and principal.organization_id == claims.organization_id:
+        bind_tenant(session, tenant.id)
+        try:
             # Root fields run concurrently; the session must not be first used by two of
             # them at once, so it takes its connection before any resolver runs.
             await session.connection()
-        else:
+        except (DBAPIError, OSError, TimeoutError):
+            logger.warning("the store of tenant %s is unreachable", tenant.slug)
+            return _store_unavailable(tenant.slug, media_type)
+        principal = (
+            runtime.principals.get(claims.tenant_id, claims.subject)
+            if store.announces_changes
+            else None
+        )
+        if principal is None or principal.organization_id != claims.organization_id:
             generation = runtime.principals.generation
             try:
                 principal = await principals.principal_for_claims(session, claims)
             except AuthenticationError as error:
                 return _unauthenticated(error, media_type)
-            runtime.principals.put(principal, generation)
-        requested_tenant = request.headers.get(runtime.settings.tenant_header)
-        if requested_tenant and requested_tenant not in (
-            principal.tenant_slug,
-            str(principal.tenant_id),
-        ):
-            return _json(
-                request_error("the token belongs to another tenant", ErrorCode.FORBIDDEN),
-                403,
-                media_type,
-            )
+            if store.announces_changes:
+                runtime.principals.put(principal, generation)
         context = Context.create(session, principal)
         result = execute(
             schema._schema,
@@ -237,6 +253,15 @@ def _payload(
     if not request_failed:
         payload["data"] = result.data
     return payload
+
+
+def _store_unavailable(slug: str, media_type: str) -> Response:
+    return _json(
+        request_error(f"the database of tenant {slug!r} is unavailable", ErrorCode.UNAVAILABLE),
+        503,
+        media_type,
+        **{"retry-after": "5"},
+    )
 
 
 def _unauthenticated(error: AuthenticationError, media_type: str) -> Response:

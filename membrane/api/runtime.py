@@ -1,27 +1,30 @@
-"""What the HTTP app holds for its lifetime: settings, engine, sessions, tokens, documents.
+"""What the HTTP app holds for its lifetime: settings, tenant stores, tokens, documents.
 
-`read_sessions` serve query operations in autocommit mode: no BEGIN and ROLLBACK round
-trips for requests that change nothing. Mutations use `sessions` (one transaction each).
+Each tenant's store offers `read_sessions`, which serve query operations in autocommit
+mode (no BEGIN and ROLLBACK round trips for requests that change nothing), and `sessions`
+for mutations (one transaction each).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from membrane.api.documents import DocumentCache
 from membrane.auth.principal_cache import PrincipalCache
 from membrane.auth.tokens import TokenService
 from membrane.config import Settings
+from membrane.tenancy.catalog import CatalogCache
+from membrane.tenancy.stores import StoreRegistry
 
 
 @dataclass(slots=True)
 class Runtime:
     settings: Settings
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    read_sessions: async_sessionmaker[AsyncSession]
+    engine: AsyncEngine  # the default database: tenant catalog and pooled tenants
+    stores: StoreRegistry
+    catalog: CatalogCache
     tokens: TokenService
     documents: DocumentCache
     principals: PrincipalCache

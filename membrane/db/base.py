@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator, Uuid
+from sqlalchemy import DateTime, Enum, ForeignKey, MetaData, TypeDecorator, Uuid
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -91,6 +91,17 @@ def str_enum(enum_cls: type[StrEnum], name: str) -> Enum:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime(), uuid.UUID: Uuid()}
+
+
+class TenantScoped:
+    """Marks mapped classes whose rows belong to one tenant (their `tenant_id` column).
+
+    Sessions bound to a tenant filter every ORM statement on such classes by that tenant
+    and stamp the tenant on every new row (`membrane.tenancy.isolation`). Classes may
+    redeclare the column (to index it, say); it always refers to the tenant.
+    """
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
 
 
 class IdMixin:

@@ -47,6 +47,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _sqlite_foreign_keys_off(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=OFF")
+    cursor.close()
+
+
 def _sqlite_begin(connection: Any) -> None:
     # Reads in autocommit mode need no transaction. Writers take the write lock at once
     # (BEGIN IMMEDIATE): a transaction that starts as a reader and writes later fails with
@@ -56,13 +62,56 @@ def _sqlite_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def create_engine(raw_url: str, *, pool_size: int = 20, echo: bool = False) -> AsyncEngine:
+# The role the API serves requests as on PostgreSQL: it owns no table, so the row-level
+# security policies of migration 0003 bind it (owners bypass them). Migrations create it.
+APP_ROLE = "membrane_app"
+
+
+def _sqlite_attach(attachments: dict[str, str]) -> Any:
+    def attach(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        for alias, path in attachments.items():
+            cursor.execute(f'ATTACH DATABASE ? AS "{alias}"', (path,))
+        cursor.close()
+
+    return attach
+
+
+def create_engine(
+    raw_url: str,
+    *,
+    pool_size: int = 20,
+    echo: bool = False,
+    app_role: bool = False,
+    connect_timeout: float = 10,
+    attach: dict[str, str] | None = None,
+    sqlite_foreign_keys: bool = True,
+) -> AsyncEngine:
+    """An engine for `raw_url`.
+
+    `app_role`: on PostgreSQL, every connection acts as `APP_ROLE` (the API's engines; the
+    CLI's administrative commands and migrations connect as the owner). `attach` (SQLite):
+    database files attached to every connection under the given aliases (bridge tenants).
+    `sqlite_foreign_keys=False` is for migrations, which rebuild tables on SQLite: with
+    enforcement on, dropping a referenced table would cascade to its referrers' rows.
+    """
     url = async_url(raw_url)
     if url.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, echo=echo)
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": connect_timeout})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        if not sqlite_foreign_keys:
+            event.listen(engine.sync_engine, "connect", _sqlite_foreign_keys_off)
+        if attach:
+            for alias in attach:
+                if not alias.isidentifier():
+                    raise ValueError(f"not an attachable alias: {alias!r}")
+            event.listen(engine.sync_engine, "connect", _sqlite_attach(dict(attach)))
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
+    server_settings = {"application_name": "membrane"}
+    if app_role:
+        # A startup parameter: the role is taken as the connection opens, at no extra trip.
+        server_settings["role"] = APP_ROLE
     return create_async_engine(
         url,
         echo=echo,
@@ -71,7 +120,7 @@ def create_engine(raw_url: str, *, pool_size: int = 20, echo: bool = False) -> A
         pool_size=pool_size,
         max_overflow=0,
         pool_pre_ping=False,
-        connect_args={"server_settings": {"application_name": "membrane"}},
+        connect_args={"server_settings": server_settings, "timeout": connect_timeout},
     )
 
 

@@ -5,8 +5,11 @@ parameters is compiled once by SQLAlchemy and then run straight on the pooled as
 connection, under the adapter's own lock: the SQL is SQLAlchemy's, only the per-execution
 bookkeeping is skipped (and with it SQLAlchemy's statement events and echo). Bind
 conversions are applied as SQLAlchemy would; result processors are not (enum columns come
-back as `str`, which the `StrEnum`s compare equal to). Elsewhere (SQLite, transactions,
-or shapes that expand a list) the statement runs through SQLAlchemy as usual. Either way
+back as `str`, which the `StrEnum`s compare equal to). Shapes are compiled once per schema
+for bridge tenants, whose connections translate the default schema to their own. The
+direct path skips the session's tenant criteria; the shapes name their tenant themselves
+and row-level security holds underneath. Elsewhere (SQLite, transactions, or shapes that
+expand a list) the statement runs through the session as usual. Either way
 the rows answer attribute access by column name (`row.title`) and item access by label
 (`row["assignee__id"]`).
 """
@@ -44,15 +47,22 @@ class _Compiled:
         return values
 
 
-_compiled: dict[int, _Compiled] = {}
+_compiled: dict[tuple[int, str | None], _Compiled] = {}
 
 
-def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
-    """SQL text, parameter order and bind conversions of a shape (once per shape)."""
-    found = _compiled.get(id(statement))
+def _compile(statement: Executable, dialect: Dialect, schema: str | None) -> _Compiled:
+    """SQL text, parameter order and bind conversions of a shape (once per shape and
+    schema: bridge tenants' connections translate the default schema to their own)."""
+    key = (id(statement), schema)
+    found = _compiled.get(key)
     if found is not None and found.statement is statement:
         return found
-    compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+    if schema is None:
+        compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+    else:
+        compiled = statement.compile(  # type: ignore[attr-defined]
+            dialect=dialect, schema_translate_map={None: schema}, render_schema_translate=True
+        )
     direct = _Compiled(statement, None)
     binds = compiled.binds
     if compiled.positiontup and not any(
@@ -70,7 +80,7 @@ def _compile(statement: Executable, dialect: Dialect) -> _Compiled:
         direct = _Compiled(
             statement, compiled.string, tuple(compiled.positiontup), constants, processors
         )
-    _compiled[id(statement)] = direct
+    _compiled[key] = direct
     return direct
 
 
@@ -95,7 +105,11 @@ class PlainRow:
 async def fetch_rows(session: AsyncSession, query: Bound) -> Sequence[Any]:
     connection = await session.connection()
     if connection.dialect.name == "postgresql":
-        compiled = _compile(query.statement, connection.dialect)
+        translate = connection.sync_connection.get_execution_options().get("schema_translate_map")  # type: ignore[union-attr]
+        schema = None if not translate else translate.get(None)
+        if translate and set(translate) != {None}:
+            return (await session.execute(query.statement, query.params)).all()
+        compiled = _compile(query.statement, connection.dialect, schema)
         raw = await connection.get_raw_connection()
         adapter: Any = raw.dbapi_connection
         # Only outside transactions (the autocommit reads of query operations): inside one,
@@ -108,4 +122,5 @@ async def fetch_rows(session: AsyncSession, query: Bound) -> Sequence[Any]:
                     compiled.sql, *compiled.arguments(query.params)
                 )
             return [PlainRow(record) for record in records]
-    return (await connection.execute(query.statement, query.params)).all()
+    # Through the session, so its tenant criteria apply (`membrane.tenancy.isolation`).
+    return (await session.execute(query.statement, query.params)).all()

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from membrane.db.base import Base, IdMixin, TimestampMixin, str_enum
+from membrane.db.base import Base, IdMixin, TenantScoped, TimestampMixin, str_enum
 from membrane.engagements.enums import (
     EngagementRole,
     EngagementStatus,
@@ -23,7 +23,7 @@ BODY_MAX = 100_000
 UNIT_MAX = 32
 
 
-class Engagement(IdMixin, TimestampMixin, Base):
+class Engagement(IdMixin, TimestampMixin, TenantScoped, Base):
     __tablename__ = "engagements"
     __table_args__ = (
         CheckConstraint("budget_cents IS NULL OR budget_cents >= 0", name="budget_not_negative"),
@@ -43,7 +43,7 @@ class Engagement(IdMixin, TimestampMixin, Base):
     budget_cents: Mapped[int | None] = mapped_column(BigInteger)
 
 
-class Participant(TimestampMixin, Base):
+class Participant(TimestampMixin, TenantScoped, Base):
     """An organization taking part in an engagement (the host is a participant too)."""
 
     __tablename__ = "engagement_participants"
@@ -57,7 +57,7 @@ class Participant(TimestampMixin, Base):
     )
 
 
-class Membership(TimestampMixin, Base):
+class Membership(TimestampMixin, TenantScoped, Base):
     """A user of a participant organization holding an engagement role."""
 
     __tablename__ = "engagement_members"
@@ -73,7 +73,7 @@ class Membership(TimestampMixin, Base):
     role: Mapped[EngagementRole] = mapped_column(str_enum(EngagementRole, "engagement_role"))
 
 
-class ZonedContent(IdMixin, TimestampMixin):
+class ZonedContent(IdMixin, TimestampMixin, TenantScoped):
     """Columns every piece of content carries: where it lives and who owns it."""
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))

@@ -10,7 +10,7 @@ from alembic.config import Config
 MIGRATIONS_DIR = Path(__file__).resolve().parent
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str, schema: str | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option(
@@ -19,11 +19,13 @@ def alembic_config(database_url: str) -> Config:
     )
     config.set_main_option("version_path_separator", "os")
     config.attributes["database_url"] = database_url
+    config.attributes["schema"] = schema
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(database_url: str, revision: str = "head", *, schema: str | None = None) -> None:
+    """Migrate one store: a database, or (PostgreSQL) one schema of it."""
+    command.upgrade(alembic_config(database_url, schema), revision)
 
 
 def check(database_url: str) -> None:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from membrane.db.base import Base, IdMixin, TimestampMixin, str_enum
+from membrane.db.base import Base, IdMixin, TenantScoped, TimestampMixin, str_enum
 from membrane.tenancy.enums import (
     OrganizationKind,
     OrganizationStatus,
     TenantRole,
     TenantStatus,
+    TenantStrategy,
     UserStatus,
 )
 
@@ -23,6 +24,9 @@ EMAIL_MAX = 320
 
 
 class Tenant(IdMixin, TimestampMixin, Base):
+    """A tenant. In the default database this table is the tenant catalog; a bridge or silo
+    store holds a copy of its own tenant's row, which its other tables refer to."""
+
     __tablename__ = "tenants"
 
     slug: Mapped[str] = mapped_column(String(SLUG_MAX), unique=True)
@@ -30,9 +34,18 @@ class Tenant(IdMixin, TimestampMixin, Base):
     status: Mapped[TenantStatus] = mapped_column(
         str_enum(TenantStatus, "tenant_status"), default=TenantStatus.ACTIVE
     )
+    strategy: Mapped[TenantStrategy] = mapped_column(
+        str_enum(TenantStrategy, "tenant_strategy"),
+        default=TenantStrategy.POOL,
+        server_default=TenantStrategy.POOL.value,
+    )
+    # Bridge: the schema name (PostgreSQL) or the attached database file (SQLite).
+    location: Mapped[str | None] = mapped_column(String(1000))
+    # Silo: the database URL, encrypted (`membrane.secrets`); it may hold a password.
+    database_url_secret: Mapped[str | None] = mapped_column(Text)
 
 
-class Organization(IdMixin, TimestampMixin, Base):
+class Organization(IdMixin, TimestampMixin, TenantScoped, Base):
     __tablename__ = "organizations"
     __table_args__ = (UniqueConstraint("tenant_id", "slug"),)
 
@@ -45,7 +58,7 @@ class Organization(IdMixin, TimestampMixin, Base):
     )
 
 
-class OrganizationDomain(IdMixin, TimestampMixin, Base):
+class OrganizationDomain(IdMixin, TimestampMixin, TenantScoped, Base):
     """An email domain an organization has proven it owns (used by home-realm discovery)."""
 
     __tablename__ = "organization_domains"
@@ -59,7 +72,7 @@ class OrganizationDomain(IdMixin, TimestampMixin, Base):
     verified_at: Mapped[datetime | None]
 
 
-class User(IdMixin, TimestampMixin, Base):
+class User(IdMixin, TimestampMixin, TenantScoped, Base):
     __tablename__ = "users"
     __table_args__ = (
         UniqueConstraint("tenant_id", "issuer", "subject"),
@@ -79,7 +92,7 @@ class User(IdMixin, TimestampMixin, Base):
     )
 
 
-class UserRole(Base):
+class UserRole(TenantScoped, Base):
     """A tenant role (`ADMIN`, `FINANCE`, `AUDITOR`) a user holds within their own organization."""
 
     __tablename__ = "user_roles"

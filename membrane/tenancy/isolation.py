@@ -1,0 +1,95 @@
+"""What makes a session "the session of this tenant", whatever store it reaches.
+
+A session opened through `bind_tenant` carries its tenant in `session.info`, and three
+hooks on every such session keep it inside that tenant:
+
+- every ORM statement (SELECT, UPDATE, DELETE) on a `TenantScoped` class gets the criterion
+  `tenant_id = <tenant>` (`with_loader_criteria`), joins and aliases included;
+- every new `TenantScoped` row gets its tenant from the session, and a row naming another
+  tenant is refused before anything is written;
+- on PostgreSQL, the transaction's `membrane.tenant_id` setting is set as the session
+  begins, which the row-level security policies of every tenant table compare against
+  (migration 0003). Inside a transaction it is `SET LOCAL`; the autocommit sessions of query
+  operations set it for the connection, and every session sets it again as it begins, so a
+  value never outlives the session that needs it.
+
+Repositories still name the tenant in their own predicates: these hooks are the second and
+third layer, not the first.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
+
+from membrane.db.base import TenantScoped
+
+TENANT_KEY = "membrane.tenant_id"
+_SET_TENANT = text("SELECT set_config('membrane.tenant_id', :tenant, :local)")
+
+
+class TenantMismatchError(RuntimeError):
+    """A row of one tenant was about to be written through another tenant's session."""
+
+
+def bind_tenant(session: Session | Any, tenant_id: uuid.UUID | None) -> None:
+    """Bind a session (sync or async) to a tenant, or to none (catalog work) with `None`."""
+    target = getattr(session, "sync_session", session)
+    target.info[TENANT_KEY] = tenant_id
+
+
+def session_tenant(session: Session | Any) -> uuid.UUID | None:
+    target = getattr(session, "sync_session", session)
+    value: uuid.UUID | None = target.info.get(TENANT_KEY)
+    return value
+
+
+@event.listens_for(Session, "after_begin")
+def _set_database_tenant(
+    session: Session, _transaction: SessionTransaction, connection: Connection
+) -> None:
+    if TENANT_KEY not in session.info or connection.dialect.name != "postgresql":
+        return
+    tenant = session.info[TENANT_KEY]
+    autocommit = connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+    connection.execute(
+        _SET_TENANT, {"tenant": "" if tenant is None else str(tenant), "local": not autocommit}
+    )
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _filter_by_tenant(state: ORMExecuteState) -> None:
+    tenant = state.session.info.get(TENANT_KEY)
+    if tenant is None or not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        return
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantScoped,
+            lambda cls: cls.tenant_id == tenant,
+            include_aliases=True,
+            track_closure_variables=True,
+        )
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_tenant(session: Session, _context: Any, _instances: Any) -> None:
+    if TENANT_KEY not in session.info:
+        return
+    tenant = session.info[TENANT_KEY]
+    for instance in session.new:
+        if not isinstance(instance, TenantScoped):
+            continue
+        current = getattr(instance, "tenant_id", None)
+        if tenant is None:
+            raise TenantMismatchError("tenant rows cannot be written without a tenant")
+        if current is None:
+            instance.tenant_id = tenant  # type: ignore[attr-defined]
+        elif current != tenant:
+            raise TenantMismatchError("a row of another tenant cannot be written here")
