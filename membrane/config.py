@@ -98,7 +98,9 @@ class Settings:
         if tenant_source is TenantSource.HOST and tenant_domain is None:
             raise ConfigurationError("MEMBRANE_TENANT_SOURCE=host needs MEMBRANE_TENANT_DOMAIN")
         secret_keys = tuple(
-            key.strip() for key in os.environ.get("MEMBRANE_SECRET_KEYS", "").split(",") if key.strip()
+            key.strip()
+            for key in os.environ.get("MEMBRANE_SECRET_KEYS", "").split(",")
+            if key.strip()
         )
         return cls(
             env=env,

@@ -50,14 +50,18 @@ class SecretBox:
         try:
             return self._keys().decrypt(token.encode()).decode()
         except InvalidToken:
-            raise SecretError("a stored secret does not decrypt with MEMBRANE_SECRET_KEYS") from None
+            raise SecretError(
+                "a stored secret does not decrypt with MEMBRANE_SECRET_KEYS"
+            ) from None
 
     def rotate(self, token: str) -> str:
         """The same secret encrypted with the first key."""
         try:
             return self._keys().rotate(token.encode()).decode()
         except InvalidToken:
-            raise SecretError("a stored secret does not decrypt with MEMBRANE_SECRET_KEYS") from None
+            raise SecretError(
+                "a stored secret does not decrypt with MEMBRANE_SECRET_KEYS"
+            ) from None
 
 
 def secret_box(settings: Settings) -> SecretBox:

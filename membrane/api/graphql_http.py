@@ -21,8 +21,8 @@ from strawberry.schema._graphql_core import execution_context_class_kwargs
 from membrane.api.context import Context
 from membrane.api.errors import format_error, request_error
 from membrane.api.runtime import Runtime
-from membrane.api.tenant_resolution import TenantRefusedError, resolve_tenant
 from membrane.api.schema import schema
+from membrane.api.tenant_resolution import TenantRefusedError, resolve_tenant
 from membrane.auth import principals
 from membrane.auth.errors import AuthenticationError
 from membrane.errors import ErrorCode

@@ -60,7 +60,9 @@ async def _lookup(runtime: Runtime, key: str | uuid.UUID) -> CatalogEntry | None
     return entry
 
 
-async def resolve_tenant(request: Request, runtime: Runtime, token_tenant: uuid.UUID) -> CatalogEntry:
+async def resolve_tenant(
+    request: Request, runtime: Runtime, token_tenant: uuid.UUID
+) -> CatalogEntry:
     named = named_tenant(request, runtime)
     if named is None:
         entry = await _lookup(runtime, token_tenant)

@@ -7,8 +7,10 @@ from membrane.auth.errors import DevModeDisabledError
 from membrane.auth.tokens import TokenService
 from membrane.config import Settings
 from membrane.db.engine import create_engine, session_factory
-from membrane.tenancy import service
+from membrane.secrets import secret_box
+from membrane.tenancy import catalog, service
 from membrane.tenancy.ids import TenantId
+from membrane.tenancy.provisioning import owner_engine, store_target
 
 
 async def mint_dev_token(settings: Settings, *, tenant: str, email: str) -> str:
@@ -19,14 +21,18 @@ async def mint_dev_token(settings: Settings, *, tenant: str, email: str) -> str:
     engine = create_engine(settings.database_url)
     try:
         async with session_factory(engine)() as session:
-            found = await service.find_tenant_by_slug(session, tenant)
-            if found is None:
-                raise LookupError(f"no tenant {tenant!r}")
-            user = await service.find_user_by_email(session, TenantId(found.id), email)
-            if user is None:
-                raise LookupError(f"no user {email!r} in tenant {tenant!r}")
+            found = await catalog.entry_by_slug(session, tenant)
     finally:
         await engine.dispose()
+    if found is None:
+        raise LookupError(f"no tenant {tenant!r}")
+    target = store_target(settings, found, secret_box(settings))
+    async with owner_engine(target.url) as store:
+        bound = store.execution_options(schema_translate_map=target.translate)
+        async with session_factory(bound)() as session:
+            user = await service.find_user_by_email(session, TenantId(found.id), email)
+    if user is None:
+        raise LookupError(f"no user {email!r} in tenant {tenant!r}")
     tokens = TokenService(
         keys.load_or_create(settings.keys_dir), issuer=settings.issuer, audience=settings.audience
     )

@@ -1,4 +1,4 @@
-"""`membrane` commands: serve, db upgrade, demo, token, schema export."""
+"""`membrane` commands: serve, db upgrade, tenants, demo, token, schema export."""
 
 from __future__ import annotations
 
@@ -21,11 +21,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from membrane.api.app import create_app
-    from membrane.migrations.runner import upgrade
 
     settings = _settings()
-    if not args.no_migrate:
-        upgrade(settings.database_url)
+    if not args.no_migrate and _upgrade_all(settings, "head") != 0:
+        print("not serving: a store failed to migrate (see above)", file=sys.stderr)
+        return 1
     app = create_app(settings)
     uvicorn.run(
         app,
@@ -40,22 +40,165 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from membrane.migrations.runner import upgrade
+def _upgrade_all(settings: Settings, revision: str) -> int:
+    from membrane.secrets import secret_box
+    from membrane.tenancy.provisioning import upgrade_all
 
-    upgrade(_settings().database_url, args.revision)
-    print(f"database upgraded to {args.revision}")
+    results = asyncio.run(upgrade_all(settings, secret_box(settings), revision))
+    print(f"default database (tenant catalog and pooled tenants) upgraded to {revision}")
+    for result in results:
+        outcome = "ok" if result.ok else "FAILED"
+        print(f"  {result.slug:<24} {result.strategy.value:<7} {outcome:<7} {result.detail}")
+    failed = [result.slug for result in results if not result.ok]
+    if failed:
+        print(f"{len(failed)} tenant store(s) not migrated: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    return _upgrade_all(_settings(), args.revision)
+
+
+def _domain_error(error: Exception) -> int:
+    from membrane.errors import InvalidInputError
+
+    print(f"error: {error}", file=sys.stderr)
+    return 2 if isinstance(error, InvalidInputError) else 1
+
+
+def cmd_tenants_create(args: argparse.Namespace) -> int:
+    from membrane.errors import DomainError
+    from membrane.secrets import SecretError, secret_box
+    from membrane.tenancy.enums import TenantStrategy
+    from membrane.tenancy.provisioning import create_tenant, describe_failure
+
+    settings = _settings()
+    try:
+        entry = asyncio.run(
+            create_tenant(
+                settings,
+                secret_box(settings),
+                slug=args.slug,
+                name=args.name,
+                strategy=TenantStrategy(args.strategy),
+                database_url=args.database_url,
+            )
+        )
+    except (DomainError, SecretError) as error:
+        return _domain_error(error)
+    except Exception as error:
+        print(
+            f"error: tenant {args.slug!r} could not be provisioned ({describe_failure(error)}); "
+            "it stays PROVISIONING: fix the cause and run the same command again to resume",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"tenant {entry.slug!r} created ({entry.strategy.value}, {entry.status.value})")
+    return 0
+
+
+def cmd_tenants_list(args: argparse.Namespace) -> int:
+    from membrane.tenancy.provisioning import list_tenants
+
+    entries = asyncio.run(list_tenants(_settings()))
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": str(entry.id),
+                        "slug": entry.slug,
+                        "name": entry.name,
+                        "status": entry.status.value,
+                        "strategy": entry.strategy.value,
+                        # Where a bridge tenant lives; a silo's URL is a secret, never shown.
+                        "location": entry.location,
+                    }
+                    for entry in entries
+                ],
+                indent=2,
+            )
+        )
+        return 0
+    for entry in entries:
+        where = entry.location or ("own database" if entry.database_url_secret else "shared")
+        print(f"{entry.slug:<24} {entry.status.value:<12} {entry.strategy.value:<7} {where}")
+    return 0
+
+
+def _set_status(args: argparse.Namespace, status_name: str) -> int:
+    from membrane.errors import DomainError
+    from membrane.tenancy.enums import TenantStatus
+    from membrane.tenancy.provisioning import set_status
+
+    try:
+        entry = asyncio.run(set_status(_settings(), args.slug, TenantStatus(status_name)))
+    except DomainError as error:
+        return _domain_error(error)
+    print(f"tenant {entry.slug!r} is {entry.status.value}")
+    return 0
+
+
+def cmd_tenants_suspend(args: argparse.Namespace) -> int:
+    return _set_status(args, "SUSPENDED")
+
+
+def cmd_tenants_resume(args: argparse.Namespace) -> int:
+    return _set_status(args, "ACTIVE")
+
+
+def cmd_tenants_move(args: argparse.Namespace) -> int:
+    from membrane.errors import DomainError
+    from membrane.secrets import SecretError, secret_box
+    from membrane.tenancy.enums import TenantStrategy
+    from membrane.tenancy.move import move_tenant
+    from membrane.tenancy.provisioning import describe_failure
+
+    settings = _settings()
+    try:
+        report = asyncio.run(
+            move_tenant(
+                settings,
+                secret_box(settings),
+                slug=args.slug,
+                to=TenantStrategy(args.to),
+                database_url=args.database_url,
+            )
+        )
+    except (DomainError, SecretError) as error:
+        return _domain_error(error)
+    except Exception as error:
+        print(
+            f"error: tenant {args.slug!r} was not moved ({describe_failure(error)}); "
+            "it stays in its old store",
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        f"tenant {report.slug!r} moved from {report.source.value} to "
+        f"{report.destination.value}: {report.rows} rows in {len(report.tables)} tables, "
+        "counts and checksums verified"
+    )
+    for name, digest in report.tables.items():
+        if digest.rows:
+            print(f"  {name:<26} {digest.rows:>8} rows  sha256 {digest.checksum[:16]}")
+    print(report.note)
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from membrane.cli.demo import run_demo
+    from membrane.cli.demo import DemoRefusedError, run_demo
 
     settings = _settings()
     if settings.production:
         print("membrane demo refuses to run in production mode", file=sys.stderr)
         return 2
-    report = asyncio.run(run_demo(settings, slug=args.tenant, scale=args.scale))
+    try:
+        report = asyncio.run(run_demo(settings, slug=args.tenant, scale=args.scale))
+    except DemoRefusedError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -129,9 +272,39 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
-    db_upgrade = db_commands.add_parser("upgrade", help="apply migrations")
+    db_upgrade = db_commands.add_parser(
+        "upgrade", help="migrate the tenant catalog and every tenant store"
+    )
     db_upgrade.add_argument("revision", nargs="?", default="head")
     db_upgrade.set_defaults(handler=cmd_db_upgrade)
+
+    tenants = commands.add_parser("tenants", help="the tenant catalog and its stores")
+    tenant_commands = tenants.add_subparsers(dest="tenants_command", required=True)
+    strategies = ["pool", "bridge", "silo"]
+    create = tenant_commands.add_parser("create", help="create a tenant and provision its store")
+    create.add_argument("slug", help="a DNS label: the tenant's host name is {slug}.<domain>")
+    create.add_argument("--strategy", choices=strategies, default="pool")
+    create.add_argument("--name", help="display name (default: the slug)")
+    create.add_argument(
+        "--database-url", help="silo only: the tenant's database (created if missing)"
+    )
+    create.set_defaults(handler=cmd_tenants_create)
+    listing = tenant_commands.add_parser("list", help="list tenants, their status and store")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=cmd_tenants_list)
+    suspend = tenant_commands.add_parser("suspend", help="refuse every request of a tenant")
+    suspend.add_argument("slug")
+    suspend.set_defaults(handler=cmd_tenants_suspend)
+    resume = tenant_commands.add_parser("resume", help="serve a suspended tenant again")
+    resume.add_argument("slug")
+    resume.set_defaults(handler=cmd_tenants_resume)
+    move = tenant_commands.add_parser(
+        "move", help="copy a tenant to another strategy, verify, then switch"
+    )
+    move.add_argument("slug")
+    move.add_argument("--to", choices=strategies, required=True)
+    move.add_argument("--database-url", help="the silo database, when moving to silo")
+    move.set_defaults(handler=cmd_tenants_move)
 
     demo = commands.add_parser("demo", help="seed (or re-seed) the demo tenant")
     demo.add_argument(
@@ -162,6 +335,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level = Settings.from_env().log_level
         logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+        # `db upgrade` reports per tenant store; the revision-by-revision log is for debugging.
+        if level != "DEBUG":
+            logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
         return int(args.handler(args))
     except ConfigurationError as error:
         print(f"configuration error: {error}", file=sys.stderr)

@@ -90,6 +90,6 @@ def _stamp_tenant(session: Session, _context: Any, _instances: Any) -> None:
         if tenant is None:
             raise TenantMismatchError("tenant rows cannot be written without a tenant")
         if current is None:
-            instance.tenant_id = tenant  # type: ignore[attr-defined]
+            instance.tenant_id = tenant
         elif current != tenant:
             raise TenantMismatchError("a row of another tenant cannot be written here")

@@ -91,9 +91,7 @@ def upgrade() -> None:
     if postgresql:
         op.execute(DROP_TRIGGER)
     with op.batch_alter_table("tenants") as batch:
-        batch.add_column(
-            sa.Column("strategy", STRATEGY, nullable=False, server_default="pool")
-        )
+        batch.add_column(sa.Column("strategy", STRATEGY, nullable=False, server_default="pool"))
         batch.add_column(sa.Column("location", sa.String(length=1000), nullable=True))
         batch.add_column(sa.Column("database_url_secret", sa.Text(), nullable=True))
         batch.alter_column(

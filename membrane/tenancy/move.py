@@ -1,0 +1,231 @@
+"""Moving a tenant between strategies (`membrane tenants move SLUG --to STRATEGY`).
+
+The tenant is marked MOVING (the API answers 503 with Retry-After meanwhile), its rows are
+copied table by table into the new store in one transaction, and each table's row count
+and checksum are compared on both sides. Only when every table matches does the catalog
+entry switch to the new store; then the old copy is removed (a silo database is left for
+its operator to drop). On any failure the copy is rolled back, the old store is untouched
+and the tenant gets its previous status back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import Table, delete, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from membrane.config import Settings
+from membrane.db.engine import is_sqlite, session_factory
+from membrane.db.registry import Base
+from membrane.errors import ConflictError, InvalidInputError, NotFoundError
+from membrane.secrets import SecretBox
+from membrane.tenancy import catalog
+from membrane.tenancy.catalog import CatalogEntry
+from membrane.tenancy.enums import TenantStatus, TenantStrategy
+from membrane.tenancy.models import Tenant
+from membrane.tenancy.provisioning import (
+    StoreTarget,
+    check_database_url,
+    migrate_store,
+    owner_engine,
+    prepare_store,
+    sqlite_bridge_file,
+    store_target,
+    target_connection,
+)
+from membrane.tenancy.stores import bridge_schema
+
+_BATCH = 1000
+
+
+class MoveVerificationError(RuntimeError):
+    """The copy differs from the original; nothing was switched."""
+
+
+@dataclass(frozen=True, slots=True)
+class TableDigest:
+    rows: int
+    checksum: str
+
+
+@dataclass(slots=True)
+class MoveReport:
+    slug: str
+    source: TenantStrategy
+    destination: TenantStrategy
+    tables: dict[str, TableDigest] = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def rows(self) -> int:
+        return sum(digest.rows for digest in self.tables.values())
+
+
+def tenant_tables() -> list[Table]:
+    """The tables holding a tenant's rows, parents before children."""
+    return [table for table in Base.metadata.sorted_tables if "tenant_id" in table.c]
+
+
+def _own_rows(table: Table, entry: CatalogEntry) -> Any:
+    return table.c.tenant_id == entry.id
+
+
+async def _digest(connection: AsyncConnection, table: Table, entry: CatalogEntry) -> TableDigest:
+    """Row count and an order-independent checksum of the tenant's rows of one table."""
+    rows = 0
+    digests: list[bytes] = []
+    result = await connection.stream(select(table).where(_own_rows(table, entry)))
+    async for row in result:
+        rows += 1
+        digests.append(hashlib.sha256(repr(tuple(row)).encode()).digest())
+    total = hashlib.sha256()
+    for digest in sorted(digests):
+        total.update(digest)
+    return TableDigest(rows, total.hexdigest())
+
+
+async def _copy(
+    source: AsyncConnection, destination: AsyncConnection, table: Table, entry: CatalogEntry
+) -> None:
+    result = await source.stream(select(table).where(_own_rows(table, entry)))
+    async for chunk in result.mappings().partitions(_BATCH):
+        await destination.execute(insert(table), [dict(row) for row in chunk])
+
+
+def _destination(
+    settings: Settings, entry: CatalogEntry, to: TenantStrategy, url: str | None, box: SecretBox
+) -> CatalogEntry:
+    if to is TenantStrategy.SILO:
+        if not url:
+            raise InvalidInputError("moving to silo needs --database-url", field="database_url")
+        check_database_url(url)
+        return replace(entry, strategy=to, location=None, database_url_secret=box.encrypt(url))
+    if url:
+        raise InvalidInputError("--database-url is for silo tenants only", field="database_url")
+    if to is TenantStrategy.BRIDGE:
+        location = (
+            sqlite_bridge_file(settings.database_url, entry.slug)
+            if is_sqlite(settings.database_url)
+            else bridge_schema(entry.id)
+        )
+        return replace(entry, strategy=to, location=location, database_url_secret=None)
+    return replace(entry, strategy=to, location=None, database_url_secret=None)
+
+
+async def _set_catalog(settings: Settings, entry: CatalogEntry, status: TenantStatus) -> None:
+    async with owner_engine(settings.database_url) as engine, engine.begin() as connection:
+        await connection.execute(
+            update(Tenant)
+            .where(Tenant.id == entry.id)
+            .values(
+                status=status,
+                strategy=entry.strategy,
+                location=entry.location,
+                database_url_secret=entry.database_url_secret,
+            )
+        )
+
+
+async def _insert_mirror(destination: AsyncConnection, entry: CatalogEntry, created: Any) -> None:
+    await destination.execute(
+        insert(Tenant).values(
+            id=entry.id,
+            slug=entry.slug,
+            name=entry.name,
+            status=TenantStatus.ACTIVE,
+            strategy=entry.strategy,
+            created_at=created,
+        )
+    )
+
+
+async def _remove_rows(connection: AsyncConnection, entry: CatalogEntry, mirror: bool) -> None:
+    for table in reversed(tenant_tables()):
+        await connection.execute(delete(table).where(_own_rows(table, entry)))
+    if mirror:
+        await connection.execute(delete(Tenant).where(Tenant.id == entry.id))
+
+
+async def move_tenant(
+    settings: Settings,
+    box: SecretBox,
+    *,
+    slug: str,
+    to: TenantStrategy,
+    database_url: str | None = None,
+) -> MoveReport:
+    async with owner_engine(settings.database_url) as engine, session_factory(engine)() as session:
+        entry = await catalog.entry_by_slug(session, slug)
+        created = await session.scalar(select(Tenant.created_at).where(Tenant.slug == slug))
+    if entry is None:
+        raise NotFoundError(f"no tenant {slug!r}", field="slug")
+    if entry.status not in (TenantStatus.ACTIVE, TenantStatus.SUSPENDED):
+        raise ConflictError(f"tenant {slug!r} is {entry.status.value}; it cannot move now")
+    if entry.strategy is to and to is not TenantStrategy.SILO:
+        raise InvalidInputError(f"tenant {slug!r} already uses {to.value}", field="to")
+    moved = _destination(settings, entry, to, database_url, box)
+    source_target = store_target(settings, entry, box)
+    destination_target = store_target(settings, moved, box)
+    if source_target == destination_target:
+        raise InvalidInputError(f"tenant {slug!r} is already stored there", field="to")
+    await prepare_store(destination_target)
+    await migrate_store(destination_target)
+    report = MoveReport(slug, entry.strategy, to)
+    await _set_catalog(settings, entry, TenantStatus.MOVING)
+    try:
+        await _copy_and_verify(entry, source_target, destination_target, created, report)
+    except BaseException:
+        await _set_catalog(settings, entry, entry.status)
+        raise
+    await _set_catalog(settings, moved, entry.status)
+    report.note = await _remove_source(entry, source_target)
+    return report
+
+
+async def _copy_and_verify(
+    entry: CatalogEntry,
+    source_target: StoreTarget,
+    destination_target: StoreTarget,
+    created: Any,
+    report: MoveReport,
+) -> None:
+    async with (
+        target_connection(source_target) as source,
+        target_connection(destination_target) as destination,
+    ):
+        # What an earlier, interrupted move may have left behind goes first.
+        await _remove_rows(destination, entry, mirror=not destination_target.default)
+        if not destination_target.default:
+            await _insert_mirror(destination, entry, created)
+        for table in tenant_tables():
+            await _copy(source, destination, table, entry)
+        for table in tenant_tables():
+            original = await _digest(source, table, entry)
+            copy = await _digest(destination, table, entry)
+            if original != copy:
+                raise MoveVerificationError(
+                    f"table {table.name}: {original.rows} rows copied as {copy.rows}, "
+                    "or their checksums differ; nothing was switched"
+                )
+            report.tables[table.name] = original
+        # Leaving this block commits the copy; a failure above rolls it back.
+
+
+async def _remove_source(entry: CatalogEntry, source_target: StoreTarget) -> str:
+    if source_target.default:
+        async with target_connection(source_target) as connection:
+            await _remove_rows(connection, entry, mirror=False)
+        return "the rows in the shared tables were removed"
+    if source_target.schema is not None:
+        async with owner_engine(source_target.url) as engine, engine.begin() as connection:
+            quoted = connection.dialect.identifier_preparer.quote_identifier(source_target.schema)
+            await connection.execute(text(f"DROP SCHEMA {quoted} CASCADE"))
+        return f"schema {source_target.schema} was dropped"
+    async with target_connection(source_target) as connection:
+        await _remove_rows(connection, entry, mirror=True)
+    if entry.strategy is TenantStrategy.SILO:
+        return "the old silo database was emptied; its operator may drop it"
+    return "the old bridge database file was emptied"

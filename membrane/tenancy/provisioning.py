@@ -1,0 +1,286 @@
+"""Creating, migrating and suspending tenant stores (the `membrane tenants` and
+`membrane db upgrade` commands).
+
+These run as the database owner (no `membrane_app` role): they create schemas and
+databases, and migrate them. Every step of `create_tenant` can be run again: a tenant
+whose provisioning failed stays PROVISIONING (refused by the API) and the same command
+resumes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from membrane.config import Settings
+from membrane.db.base import utcnow
+from membrane.db.engine import (
+    UnsupportedDatabaseError,
+    async_url,
+    create_engine,
+    is_sqlite,
+    session_factory,
+)
+from membrane.errors import ConflictError, InvalidInputError, NotFoundError
+from membrane.migrations.runner import upgrade
+from membrane.secrets import SecretBox
+from membrane.tenancy import catalog
+from membrane.tenancy.catalog import CatalogEntry, check_slug
+from membrane.tenancy.enums import TenantStatus, TenantStrategy
+from membrane.tenancy.models import Tenant
+from membrane.tenancy.stores import bridge_schema
+
+
+@dataclass(frozen=True, slots=True)
+class StoreTarget:
+    """Where a tenant's tables are, seen from an administrative connection."""
+
+    url: str  # the database (never printed: it may hold a password)
+    schema: str | None  # PostgreSQL bridge: the schema inside it
+    default: bool  # the default database's own tables (pooled tenants)
+
+    @property
+    def translate(self) -> dict[str | None, str] | None:
+        return None if self.schema is None else {None: self.schema}
+
+
+def sqlite_bridge_file(database_url: str, slug: str) -> str:
+    """Where a SQLite bridge tenant's database file lives: next to the default database."""
+    database = make_url(database_url).database
+    if not database or database == ":memory:":
+        raise InvalidInputError(
+            "bridge tenants on SQLite need a database file, not an in-memory database",
+            field="strategy",
+        )
+    main = Path(database).resolve()
+    return str(main.with_name(f"{main.stem}.tenants") / f"{slug}.db")
+
+
+def store_target(settings: Settings, entry: CatalogEntry, secrets: SecretBox) -> StoreTarget:
+    if entry.strategy is TenantStrategy.POOL:
+        return StoreTarget(settings.database_url, None, default=True)
+    if entry.strategy is TenantStrategy.BRIDGE:
+        if is_sqlite(settings.database_url):
+            assert entry.location is not None
+            return StoreTarget(f"sqlite:///{entry.location}", None, default=False)
+        return StoreTarget(settings.database_url, bridge_schema(entry.id), default=False)
+    assert entry.database_url_secret is not None
+    return StoreTarget(secrets.decrypt(entry.database_url_secret), None, default=False)
+
+
+@asynccontextmanager
+async def owner_engine(url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(url, pool_size=2)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def target_connection(target: StoreTarget) -> AsyncIterator[AsyncConnection]:
+    """A connection (in a transaction, committed at the end) to a store's tables."""
+    async with owner_engine(target.url) as engine, engine.begin() as connection:
+        if target.translate is not None:
+            await connection.execution_options(schema_translate_map=target.translate)
+        yield connection
+
+
+async def _create_postgres_database(url: str) -> None:
+    """Create the database `url` names when it does not exist (on the same server)."""
+    name = make_url(url).database
+    server = make_url(url).set(database="postgres").render_as_string(hide_password=False)
+    async with owner_engine(server) as engine:
+        async with engine.connect() as connection:
+            exists = await connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+        if exists:
+            return
+        autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        async with autocommit.connect() as connection:
+            quoted = connection.dialect.identifier_preparer.quote_identifier(name or "")
+            await connection.execute(text(f"CREATE DATABASE {quoted}"))
+
+
+async def prepare_store(target: StoreTarget) -> None:
+    """Make the empty store: a schema, a database or a directory for SQLite files."""
+    if target.default:
+        return
+    if is_sqlite(target.url):
+        database = make_url(target.url).database
+        if database:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        return
+    if target.schema is not None:
+        async with owner_engine(target.url) as engine, engine.begin() as connection:
+            quoted = connection.dialect.identifier_preparer.quote_identifier(target.schema)
+            await connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {quoted}"))
+        return
+    await _create_postgres_database(target.url)
+
+
+async def migrate_store(target: StoreTarget, revision: str = "head") -> None:
+    await asyncio.to_thread(upgrade, target.url, revision, schema=target.schema)
+
+
+async def write_mirror(target: StoreTarget, entry: CatalogEntry) -> None:
+    """A bridge or silo store keeps a copy of its tenant's row, which its tables refer to."""
+    if target.default:
+        return
+    async with target_connection(target) as connection:
+        found = await connection.scalar(select(Tenant.id).where(Tenant.id == entry.id))
+        values = {"slug": entry.slug, "name": entry.name, "status": TenantStatus.ACTIVE}
+        if found is None:
+            await connection.execute(
+                insert(Tenant).values(
+                    id=entry.id, strategy=entry.strategy, created_at=utcnow(), **values
+                )
+            )
+        else:
+            await connection.execute(update(Tenant).where(Tenant.id == entry.id).values(values))
+
+
+async def create_tenant(
+    settings: Settings,
+    secrets: SecretBox,
+    *,
+    slug: str,
+    name: str | None,
+    strategy: TenantStrategy,
+    database_url: str | None = None,
+) -> CatalogEntry:
+    """Create (or resume creating) a tenant and its store; it is ACTIVE when this returns."""
+    check_slug(slug)
+    if strategy is TenantStrategy.SILO and not database_url:
+        raise InvalidInputError("a silo tenant needs --database-url", field="database_url")
+    if strategy is not TenantStrategy.SILO and database_url:
+        raise InvalidInputError("--database-url is for silo tenants only", field="database_url")
+    if database_url:
+        check_database_url(database_url)
+    async with owner_engine(settings.database_url) as engine:
+        async with session_factory(engine)() as session, session.begin():
+            tenant = (await session.execute(select(Tenant).where(Tenant.slug == slug))).scalar()
+            if tenant is None:
+                tenant = Tenant(
+                    slug=slug,
+                    name=name or slug,
+                    status=TenantStatus.PROVISIONING,
+                    strategy=strategy,
+                )
+                session.add(tenant)
+                await session.flush()
+            elif tenant.status is not TenantStatus.PROVISIONING:
+                raise ConflictError(f"tenant {slug!r} already exists", field="slug")
+            elif tenant.strategy is not strategy:
+                raise ConflictError(
+                    f"tenant {slug!r} is being provisioned as {tenant.strategy.value}; "
+                    f"resume it with --strategy {tenant.strategy.value}",
+                    field="strategy",
+                )
+            if strategy is TenantStrategy.BRIDGE:
+                tenant.location = (
+                    sqlite_bridge_file(settings.database_url, slug)
+                    if is_sqlite(settings.database_url)
+                    else bridge_schema(tenant.id)
+                )
+            if strategy is TenantStrategy.SILO and database_url:
+                tenant.database_url_secret = secrets.encrypt(database_url)
+            if name:
+                tenant.name = name
+            entry = CatalogEntry.of(tenant)
+        target = store_target(settings, entry, secrets)
+        await prepare_store(target)
+        await migrate_store(target)
+        await write_mirror(target, entry)
+        async with session_factory(engine)() as session, session.begin():
+            await session.execute(
+                update(Tenant).where(Tenant.id == entry.id).values(status=TenantStatus.ACTIVE)
+            )
+    return replace(entry, status=TenantStatus.ACTIVE)
+
+
+def check_database_url(database_url: str) -> None:
+    try:
+        async_url(database_url)
+    except (UnsupportedDatabaseError, ValueError) as error:
+        message = str(error) if isinstance(error, UnsupportedDatabaseError) else "not a URL"
+        raise InvalidInputError(
+            f"--database-url is not usable: {message}", field="database_url"
+        ) from None
+
+
+async def list_tenants(settings: Settings) -> list[CatalogEntry]:
+    async with owner_engine(settings.database_url) as engine, session_factory(engine)() as session:
+        return await catalog.all_entries(session)
+
+
+async def set_status(settings: Settings, slug: str, status: TenantStatus) -> CatalogEntry:
+    """Suspend or resume a tenant; the API refuses a suspended tenant's next request."""
+    async with (
+        owner_engine(settings.database_url) as engine,
+        session_factory(engine)() as session,
+        session.begin(),
+    ):
+        tenant = (await session.execute(select(Tenant).where(Tenant.slug == slug))).scalar()
+        if tenant is None:
+            raise NotFoundError(f"no tenant {slug!r}", field="slug")
+        if tenant.status not in (TenantStatus.ACTIVE, TenantStatus.SUSPENDED):
+            raise ConflictError(
+                f"tenant {slug!r} is {tenant.status.value}; it cannot be suspended or resumed now",
+                field="slug",
+            )
+        tenant.status = status
+        return CatalogEntry.of(tenant)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreUpgrade:
+    slug: str
+    strategy: TenantStrategy
+    ok: bool
+    detail: str
+
+
+def describe_failure(error: BaseException) -> str:
+    """A failure in one line, without the SQL or URLs a driver message may carry."""
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        error = error.orig
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    return f"{type(error).__name__}: {first_line}"[:300]
+
+
+async def upgrade_all(
+    settings: Settings, secrets: SecretBox, revision: str = "head"
+) -> list[StoreUpgrade]:
+    """Migrate the default database (catalog and pooled tenants), then every bridge and silo
+    store, each on its own: one failing store is reported and leaves the others alone."""
+    await migrate_store(StoreTarget(settings.database_url, None, default=True), revision)
+    results: list[StoreUpgrade] = []
+    for entry in await list_tenants(settings):
+        if entry.strategy is TenantStrategy.POOL:
+            results.append(StoreUpgrade(entry.slug, entry.strategy, True, "default database"))
+            continue
+        if entry.status is TenantStatus.PROVISIONING:
+            results.append(
+                StoreUpgrade(
+                    entry.slug, entry.strategy, False, "still provisioning: run tenants create"
+                )
+            )
+            continue
+        try:
+            target = store_target(settings, entry, secrets)
+            await migrate_store(target, revision)
+        except Exception as error:  # one store's failure must not stop the others
+            results.append(StoreUpgrade(entry.slug, entry.strategy, False, describe_failure(error)))
+        else:
+            results.append(StoreUpgrade(entry.slug, entry.strategy, True, f"at {revision}"))
+    return results
