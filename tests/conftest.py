@@ -8,6 +8,7 @@ pytest_plugins = [
     "tests.fixtures.database",
     "tests.fixtures.demo",
     "tests.fixtures.api",
+    "tests.fixtures.tenants",
 ]
 
 
