@@ -19,7 +19,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     dropped: list[pytest.Item] = []
     for item in items:
         callspec = getattr(item, "callspec", None)
-        backend = callspec.params.get("database_url") if callspec is not None else None
+        params = callspec.params if callspec is not None else {}
+        backend = params.get("database_url") or params.get("databases")
         if item.get_closest_marker("postgres_only") and backend == "sqlite":
             dropped.append(item)
         else:

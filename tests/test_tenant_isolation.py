@@ -64,8 +64,7 @@ MUTATIONS = {
         "{ thread { id title } } }"
     ),
     "postMessage": (
-        "mutation($input: PostMessageInput!) { postMessage(input: $input) "
-        "{ message { id body } } }"
+        "mutation($input: PostMessageInput!) { postMessage(input: $input) { message { id body } } }"
     ),
     "createDocument": (
         "mutation($input: CreateDocumentInput!) { createDocument(input: $input) "
@@ -153,12 +152,15 @@ async def make_victim_content(served: Served, tenant: SeededTenant, words: list[
             },
         )
         victim.ids[f"task-{zone}"] = task["task"]["id"]
-    thread = await run("createThread", {"engagementId": engagement, "title": text, "zone": "SHARED"})
+    thread = await run(
+        "createThread", {"engagementId": engagement, "title": text, "zone": "SHARED"}
+    )
     victim.ids["thread"] = thread["thread"]["id"]
     message = await run("postMessage", {"threadId": victim.ids["thread"], "body": text})
     victim.ids["message"] = message["message"]["id"]
     document = await run(
-        "createDocument", {"engagementId": engagement, "title": text, "zone": "SHARED", "body": text}
+        "createDocument",
+        {"engagementId": engagement, "title": text, "zone": "SHARED", "body": text},
     )
     victim.ids["document"] = document["document"]["id"]
     milestone = await run(
@@ -221,7 +223,10 @@ async def act_as(served: Served, actor: SeededTenant, victim: Victim) -> list[tu
     attempts: list[tuple[str, dict[str, Any]]] = [
         ("addParticipant", {"engagementId": own_engagement, "organizationId": victim_org}),
         ("addParticipant", {"engagementId": victim_engagement, "organizationId": victim_org}),
-        ("addMember", {"engagementId": own_engagement, "userId": victim_user, "role": "CONTRIBUTOR"}),
+        (
+            "addMember",
+            {"engagementId": own_engagement, "userId": victim_user, "role": "CONTRIBUTOR"},
+        ),
         ("addMember", {"engagementId": victim_engagement, "userId": victim_user, "role": "LEAD"}),
         (
             "createTask",
@@ -285,7 +290,9 @@ def test_the_checks_cover_every_root_field_of_the_schema() -> None:
 @given(
     pair=st.permutations(sorted(STRATEGY_OF)).map(lambda order: (order[0], order[1])),
     words=st.lists(
-        st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12),
+        st.text(
+            st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=12
+        ),
         max_size=4,
     ),
 )

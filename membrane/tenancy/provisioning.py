@@ -36,7 +36,7 @@ from membrane.tenancy import catalog
 from membrane.tenancy.catalog import CatalogEntry, check_slug
 from membrane.tenancy.enums import TenantStatus, TenantStrategy
 from membrane.tenancy.models import Tenant
-from membrane.tenancy.stores import bridge_schema
+from membrane.tenancy.stores import StoreUnavailableError, bridge_schema
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +129,11 @@ async def prepare_store(target: StoreTarget) -> None:
 
 
 async def migrate_store(target: StoreTarget, revision: str = "head") -> None:
+    if is_sqlite(target.url):
+        database = make_url(target.url).database
+        if database and not Path(database).parent.is_dir():
+            # Checked here: the SQLite driver would create the file, or fail obscurely.
+            raise StoreUnavailableError("the folder of the tenant's database file is missing")
     await asyncio.to_thread(upgrade, target.url, revision, schema=target.schema)
 
 

@@ -125,6 +125,7 @@ def downgrade() -> None:
         )
         batch.drop_column("database_url_secret")
         batch.drop_column("location")
+        batch.drop_constraint(op.f("ck_tenants_tenant_strategy"), type_="check")
         batch.drop_column("strategy")
     if postgresql:
         op.execute(CREATE_TRIGGER)

@@ -1,0 +1,243 @@
+"""Tenant stores: `membrane db upgrade` across mixed strategies (one store failing), the
+`tenants` commands, moves that refuse a copy that does not verify, and bounded engines."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+from alembic import command
+from sqlalchemy import text, update
+
+from membrane.cli.main import main
+from membrane.db.engine import create_engine
+from membrane.migrations.runner import alembic_config
+from membrane.tenancy.catalog import CatalogEntry
+from membrane.tenancy.enums import TenantStatus, TenantStrategy
+from membrane.tenancy.models import Tenant
+from membrane.tenancy.move import MoveVerificationError, move_tenant
+from membrane.tenancy.provisioning import (
+    StoreTarget,
+    create_tenant,
+    list_tenants,
+    migrate_store,
+    prepare_store,
+    store_target,
+    target_connection,
+)
+from membrane.tenancy.stores import bridge_schema
+from tests.fixtures.tenants import Databases, TenantWorld, serve, world_settings
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch, tenant_world: TenantWorld) -> TenantWorld:
+    """The CLI reads its configuration from the environment: point it at the world."""
+    settings = tenant_world.settings
+    monkeypatch.setenv("MEMBRANE_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("MEMBRANE_KEYS_DIR", str(settings.keys_dir))
+    monkeypatch.setenv("MEMBRANE_SECRET_KEYS", ",".join(settings.secret_keys))
+    return tenant_world
+
+
+async def _revision(target: StoreTarget) -> str | None:
+    table = "alembic_version" if target.schema is None else f'"{target.schema}".alembic_version'
+    async with target_connection(target) as connection:
+        value = await connection.scalar(text(f"SELECT version_num FROM {table}"))
+    return None if value is None else str(value)
+
+
+def _targets(world: TenantWorld) -> dict[str, StoreTarget]:
+    entries = asyncio.run(list_tenants(world.settings))
+    return {e.slug: store_target(world.settings, e, world.secrets) for e in entries}
+
+
+def test_db_upgrade_migrates_every_store_and_reports_a_failing_one(
+    databases: Databases, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given tenants of every strategy, their stores one migration behind, and a silo whose
+    # database has gone
+    settings = world_settings(databases, asyncio.run(databases.new("mixed")))
+    monkeypatch.setenv("MEMBRANE_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("MEMBRANE_KEYS_DIR", str(settings.keys_dir))
+    monkeypatch.setenv("MEMBRANE_SECRET_KEYS", ",".join(settings.secret_keys))
+    assert main(["db", "upgrade"]) == 0
+    for slug, strategy, url in (
+        ("shared", "pool", None),
+        ("schema", "bridge", None),
+        ("own", "silo", databases.url_for("own")),
+        ("broken", "silo", databases.url_for("broken")),
+    ):
+        argv = ["tenants", "create", slug, "--strategy", strategy]
+        assert main([*argv, *(["--database-url", url] if url else [])]) == 0
+    world = TenantWorld(databases, settings, _secret_box(settings), {})
+    targets = _targets(world)
+    for slug in ("schema", "own"):
+        command.downgrade(alembic_config(targets[slug].url, targets[slug].schema), "0002")
+        assert asyncio.run(_revision(targets[slug])) == "0002"
+    gone = (
+        f"sqlite:///{databases.folder / 'vanished' / 'broken.db'}"
+        if databases.backend == "sqlite"
+        else "postgresql://root:s3cret@127.0.0.1:1/broken"
+    )
+    asyncio.run(_set_secret(world, "broken", gone))
+    capsys.readouterr()
+
+    # when every store is upgraded
+    status = main(["db", "upgrade"])
+
+    # then the failure is reported for its tenant alone, without secrets, and the others
+    # are at the newest revision
+    out, err = capsys.readouterr()
+    assert status == 1
+    lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
+    assert lines["shared"].split()[1:3] == ["pool", "ok"]
+    assert lines["schema"].split()[1:3] == ["bridge", "ok"]
+    assert lines["own"].split()[1:3] == ["silo", "ok"]
+    assert lines["broken"].split()[1:3] == ["silo", "FAILED"]
+    assert "s3cret" not in out + err
+    assert "broken" in err
+    for slug in ("schema", "own"):
+        assert asyncio.run(_revision(targets[slug])) == "0003"
+
+
+def _secret_box(settings: Any) -> Any:
+    from membrane.secrets import secret_box
+
+    return secret_box(settings)
+
+
+async def _set_secret(world: TenantWorld, slug: str, url: str) -> None:
+    engine = create_engine(world.settings.database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                update(Tenant)
+                .where(Tenant.slug == slug)
+                .values(database_url_secret=world.secrets.encrypt(url))
+            )
+    finally:
+        await engine.dispose()
+
+
+def test_tenants_commands(environment: TenantWorld, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["tenants", "list", "--json"]) == 0
+    listed = {t["slug"]: t for t in json.loads(capsys.readouterr().out)}
+    assert {slug: listed[slug]["strategy"] for slug in environment.tenants} == {
+        "pool-a": "pool",
+        "pool-b": "pool",
+        "bridge-c": "bridge",
+        "silo-d": "silo",
+    }
+    # a silo's database URL is a secret: never listed, stored only encrypted
+    assert "database_url" not in json.dumps(listed) and "sqlite:" not in json.dumps(listed)
+    assert main(["tenants", "suspend", "pool-b"]) == 0
+    assert main(["tenants", "resume", "pool-b"]) == 0
+    assert "tenant 'pool-b' is ACTIVE" in capsys.readouterr().out
+    assert main(["tenants", "suspend", "nobody"]) == 1
+    assert main(["tenants", "create", "Not_A_Label"]) == 2
+    assert main(["tenants", "create", "needs-url", "--strategy", "silo"]) == 2
+    assert main(["tenants", "move", "pool-a", "--to", "pool"]) == 2
+    err = capsys.readouterr().err
+    assert "DNS label" in err and "needs --database-url" in err and "already uses pool" in err
+
+
+@pytest.mark.postgres_only
+async def test_a_move_whose_copy_differs_switches_nothing(tenant_world: TenantWorld) -> None:
+    # given the bridge schema pool-b would move to, where a trigger alters copied tasks
+    world = tenant_world
+    entries = {e.slug: e for e in await list_tenants(world.settings)}
+    source = entries["pool-b"]
+    schema = bridge_schema(source.id)
+    target = StoreTarget(world.settings.database_url, schema, default=False)
+    await prepare_store(target)
+    await migrate_store(target)
+    async with target_connection(target) as connection:
+        await connection.execute(
+            text(
+                f'CREATE FUNCTION "{schema}".garble() RETURNS trigger LANGUAGE plpgsql AS '
+                "$$ BEGIN NEW.title := NEW.title || '!'; RETURN NEW; END $$"
+            )
+        )
+        await connection.execute(
+            text(
+                f'CREATE TRIGGER garble BEFORE INSERT ON "{schema}".tasks FOR EACH ROW '
+                f'EXECUTE FUNCTION "{schema}".garble()'
+            )
+        )
+    before = await _pool_rows(world, source)
+
+    # when it is moved
+    with pytest.raises(MoveVerificationError, match="tasks"):
+        await move_tenant(world.settings, world.secrets, slug="pool-b", to=TenantStrategy.BRIDGE)
+
+    # then the catalog still points at the pool, the tenant is active again, its rows are
+    # all still there, and the copy was rolled back
+    after = {e.slug: e for e in await list_tenants(world.settings)}["pool-b"]
+    assert (after.strategy, after.status) == (TenantStrategy.POOL, TenantStatus.ACTIVE)
+    assert await _pool_rows(world, source) == before
+    async with target_connection(target) as connection:
+        assert await connection.scalar(text(f'SELECT count(*) FROM "{schema}".tasks')) == 0
+        await connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+async def _pool_rows(world: TenantWorld, entry: CatalogEntry) -> int:
+    engine = create_engine(world.settings.database_url)
+    try:
+        async with engine.connect() as connection:
+            value = await connection.scalar(
+                text("SELECT count(*) FROM tasks WHERE tenant_id = :t"), {"t": entry.id}
+            )
+            return int(value or 0)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_tenant_moves_and_back_with_its_data(tenant_world: TenantWorld) -> None:
+    world = tenant_world
+    async with serve(world.settings) as served:
+        token = served.token(world.tenants["bridge-c"], "alice")
+        query = "{ engagements { edges { node { name tasks { edges { node { title } } } } } } }"
+        before = (await served.graphql(token, query)).json()
+        await move_tenant(world.settings, world.secrets, slug="bridge-c", to=TenantStrategy.POOL)
+
+        async def same_after_move() -> Any:
+            for _ in range(100):
+                response = await served.graphql(token, query)
+                if response.status_code == 200:
+                    return response.json()
+                await asyncio.sleep(0.02)
+            return response.json()
+
+        assert await same_after_move() == before
+        await move_tenant(world.settings, world.secrets, slug="bridge-c", to=TenantStrategy.BRIDGE)
+        assert await same_after_move() == before
+        assert "errors" not in before and before["data"]["engagements"]["edges"]
+
+
+async def test_tenant_engines_are_bounded(tenant_world: TenantWorld) -> None:
+    # given room for one tenant engine and two silo tenants (plus a bridge one on SQLite)
+    world = tenant_world
+    second = await create_tenant(
+        world.settings,
+        world.secrets,
+        slug="silo-e",
+        name=None,
+        strategy=TenantStrategy.SILO,
+        database_url=world.databases.url_for("silo-e"),
+    )
+    settings = dataclasses.replace(world.settings, silo_engines_max=1)
+    async with serve(settings) as served:
+        stores = served.runtime.stores
+        silo_d = world.tenants["silo-d"]
+        for _ in range(3):
+            token = served.token(silo_d, "alice")
+            assert (await served.graphql(token, "{ viewer { user { id } } }")).status_code == 200
+            stores.store_for(second)
+            assert stores.open_engines <= 1
+        # the evicted engines are disposed in the background, and that finishes
+        await asyncio.wait_for(asyncio.gather(*stores._pending), timeout=10)
+        assert not stores._pending
