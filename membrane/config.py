@@ -67,6 +67,7 @@ class Settings:
     silo_pool_size: int = 4
     store_connect_timeout_seconds: int = 5
     database_pool_size: int = 20
+    database_role: str | None = "membrane_app"
     log_level: str = "INFO"
     sql_echo: bool = False
 
@@ -123,6 +124,8 @@ class Settings:
                 "MEMBRANE_STORE_CONNECT_TIMEOUT", d.store_connect_timeout_seconds
             ),
             database_pool_size=_int("MEMBRANE_DATABASE_POOL_SIZE", d.database_pool_size),
+            database_role=os.environ.get("MEMBRANE_DATABASE_ROLE", d.database_role or "").strip()
+            or None,
             log_level=(os.environ.get("MEMBRANE_LOG_LEVEL") or d.log_level).upper(),
             sql_echo=_bool("MEMBRANE_SQL_ECHO", False),
         )

@@ -3,6 +3,7 @@ database role sees and changes only the rows of the tenant its transaction names
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 
@@ -12,6 +13,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from membrane.api.app import create_app
+from membrane.config import ConfigurationError, Environment
 from membrane.db.engine import APP_ROLE, create_engine, session_factory
 from membrane.engagements.models import Task
 from membrane.tenancy.move import tenant_tables
@@ -23,7 +26,7 @@ SET_TENANT = text("SELECT set_config('membrane.tenant_id', :tenant, true)")
 
 @pytest_asyncio.fixture
 async def app_engine(tenant_world: TenantWorld) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(tenant_world.settings.database_url, app_role=True)
+    engine = create_engine(tenant_world.settings.database_url, role=APP_ROLE)
     yield engine
     await engine.dispose()
 
@@ -143,3 +146,20 @@ async def test_an_orm_session_without_tenant_filter_is_still_confined(
         tasks = (await session.scalars(select(Task))).all()
     assert len(tasks) == counts[b]
     assert {task.tenant_id for task in tasks} == {b}
+
+
+async def test_production_refuses_a_role_that_bypasses_row_security(
+    tenant_world: TenantWorld,
+) -> None:
+    production = dataclasses.replace(
+        tenant_world.settings, env=Environment.PRODUCTION, dev_mode=False
+    )
+    # as the owner (no role taken): refused
+    app = create_app(dataclasses.replace(production, database_role=None))
+    with pytest.raises(ConfigurationError, match="row-level security would not confine"):
+        async with app.router.lifespan_context(app):
+            pass
+    # as membrane_app: served
+    app = create_app(production)
+    async with app.router.lifespan_context(app):
+        pass

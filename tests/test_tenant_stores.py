@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 from alembic import command
+from cryptography.fernet import Fernet
 from sqlalchemy import text, update
 
 from membrane.cli.main import main
 from membrane.db.engine import create_engine
 from membrane.migrations.runner import alembic_config
+from membrane.secrets import SecretBox, SecretError
 from membrane.tenancy.catalog import CatalogEntry
 from membrane.tenancy.enums import TenantStatus, TenantStrategy
 from membrane.tenancy.models import Tenant
@@ -241,3 +243,30 @@ async def test_tenant_engines_are_bounded(tenant_world: TenantWorld) -> None:
         # the evicted engines are disposed in the background, and that finishes
         await asyncio.wait_for(asyncio.gather(*stores._pending), timeout=10)
         assert not stores._pending
+
+
+def test_secrets_rotate_to_a_new_key(
+    environment: TenantWorld, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = environment.settings.secret_keys[0]
+    new = Fernet.generate_key().decode()
+
+    def stored() -> str:
+        entries = asyncio.run(list_tenants(environment.settings))
+        secret = next(e for e in entries if e.slug == "silo-d").database_url_secret
+        assert secret is not None
+        return secret
+
+    # when a new key is put first and the secrets rotated
+    monkeypatch.setenv("MEMBRANE_SECRET_KEYS", f"{new},{old}")
+    assert main(["tenants", "rotate-secrets"]) == 0
+    assert "re-encrypted" in capsys.readouterr().out
+    # then the new key alone opens them, and the old one no longer does
+    url = SecretBox([new.encode()]).decrypt(stored())
+    assert url.startswith(("sqlite:", "postgresql:"))
+    with pytest.raises(SecretError):
+        SecretBox([old.encode()]).decrypt(stored())
+    # (and back, for the rest of the module)
+    monkeypatch.setenv("MEMBRANE_SECRET_KEYS", f"{old},{new}")
+    assert main(["tenants", "rotate-secrets"]) == 0
+    assert SecretBox([old.encode()]).decrypt(stored()) == url

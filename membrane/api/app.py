@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,12 +21,15 @@ from membrane.api.schema import schema
 from membrane.auth import keys
 from membrane.auth.principal_cache import CHANNEL, PrincipalCache
 from membrane.auth.tokens import TokenService
-from membrane.config import Settings
+from membrane.config import ConfigurationError, Settings
 from membrane.db.engine import create_engine, is_sqlite
 from membrane.db.notifications import Listener
+from membrane.db.row_security import bypass_reason
 from membrane.secrets import secret_box
 from membrane.tenancy.catalog import CatalogCache
 from membrane.tenancy.stores import StoreRegistry
+
+logger = logging.getLogger(__name__)
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -33,7 +37,7 @@ def build_runtime(settings: Settings) -> Runtime:
         settings.database_url,
         pool_size=settings.database_pool_size,
         echo=settings.sql_echo,
-        app_role=True,
+        role=settings.database_role,
         connect_timeout=settings.store_connect_timeout_seconds,
     )
     tokens = TokenService(
@@ -84,6 +88,16 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # past the 250 MB goal under load.
         listener = None
         if not is_sqlite(settings.database_url):
+            reason = await bypass_reason(runtime.engine)
+            if reason is not None:
+                message = (
+                    f"{reason}: row-level security would not confine tenants "
+                    "(set MEMBRANE_DATABASE_ROLE, ADR 0011)"
+                )
+                if settings.production:
+                    await runtime.stores.close()
+                    raise ConfigurationError(f"refusing to serve: {message}")
+                logger.warning("%s", message)
             principals, tenants = runtime.principals, runtime.catalog
 
             def changed(payload: str) -> None:

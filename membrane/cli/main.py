@@ -148,6 +148,19 @@ def cmd_tenants_resume(args: argparse.Namespace) -> int:
     return _set_status(args, "ACTIVE")
 
 
+def cmd_tenants_rotate_secrets(args: argparse.Namespace) -> int:
+    from membrane.secrets import SecretError, secret_box
+    from membrane.tenancy.provisioning import rotate_secrets
+
+    settings = _settings()
+    try:
+        count = asyncio.run(rotate_secrets(settings, secret_box(settings)))
+    except SecretError as error:
+        return _domain_error(error)
+    print(f"{count} secret(s) re-encrypted with the first key of MEMBRANE_SECRET_KEYS")
+    return 0
+
+
 def cmd_tenants_move(args: argparse.Namespace) -> int:
     from membrane.errors import DomainError
     from membrane.secrets import SecretError, secret_box
@@ -305,6 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
     move.add_argument("--to", choices=strategies, required=True)
     move.add_argument("--database-url", help="the silo database, when moving to silo")
     move.set_defaults(handler=cmd_tenants_move)
+    rotate = tenant_commands.add_parser(
+        "rotate-secrets", help="re-encrypt stored secrets with the first MEMBRANE_SECRET_KEYS key"
+    )
+    rotate.set_defaults(handler=cmd_tenants_rotate_secrets)
 
     demo = commands.add_parser("demo", help="seed (or re-seed) the demo tenant")
     demo.add_argument(

@@ -82,15 +82,16 @@ def create_engine(
     *,
     pool_size: int = 20,
     echo: bool = False,
-    app_role: bool = False,
+    role: str | None = None,
     connect_timeout: float = 10,
     attach: dict[str, str] | None = None,
     sqlite_foreign_keys: bool = True,
 ) -> AsyncEngine:
     """An engine for `raw_url`.
 
-    `app_role`: on PostgreSQL, every connection acts as `APP_ROLE` (the API's engines; the
-    CLI's administrative commands and migrations connect as the owner). `attach` (SQLite):
+    `role`: on PostgreSQL, every connection acts as this role (the API's engines take
+    `APP_ROLE` unless configured otherwise; the CLI's administrative commands and migrations
+    connect as the owner). `attach` (SQLite):
     database files attached to every connection under the given aliases (bridge tenants).
     `sqlite_foreign_keys=False` is for migrations, which rebuild tables on SQLite: with
     enforcement on, dropping a referenced table would cascade to its referrers' rows.
@@ -109,9 +110,9 @@ def create_engine(
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     server_settings = {"application_name": "membrane"}
-    if app_role:
+    if role:
         # A startup parameter: the role is taken as the connection opens, at no extra trip.
-        server_settings["role"] = APP_ROLE
+        server_settings["role"] = role
     return create_async_engine(
         url,
         echo=echo,

@@ -7,11 +7,11 @@ hooks on every such session keep it inside that tenant:
   `tenant_id = <tenant>` (`with_loader_criteria`), joins and aliases included;
 - every new `TenantScoped` row gets its tenant from the session, and a row naming another
   tenant is refused before anything is written;
-- on PostgreSQL, the transaction's `membrane.tenant_id` setting is set as the session
-  begins, which the row-level security policies of every tenant table compare against
-  (migration 0003). Inside a transaction it is `SET LOCAL`; the autocommit sessions of query
-  operations set it for the connection, and every session sets it again as it begins, so a
-  value never outlives the session that needs it.
+- on PostgreSQL, the `membrane.tenant_id` setting is set as the session begins, which the
+  row-level security policies of every tenant table compare against (migration 0003).
+  Inside a transaction it is `SET LOCAL`. The autocommit sessions of query operations set
+  it for the connection, unless the connection already holds that very tenant; a session
+  bound to no tenant clears it.
 
 Repositories still name the tenant in their own predicates: these hooks are the second and
 third layer, not the first.
@@ -55,10 +55,17 @@ def _set_database_tenant(
     if TENANT_KEY not in session.info or connection.dialect.name != "postgresql":
         return
     tenant = session.info[TENANT_KEY]
-    autocommit = connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
-    connection.execute(
-        _SET_TENANT, {"tenant": "" if tenant is None else str(tenant), "local": not autocommit}
-    )
+    value = "" if tenant is None else str(tenant)
+    if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        connection.execute(_SET_TENANT, {"tenant": value, "local": True})
+        return
+    # Outside transactions the setting stays with the connection: remembered per database
+    # connection (`info` is cleared when the connection is replaced), it is sent only when
+    # this session needs another tenant than the connection's last one.
+    known = connection.info.get(TENANT_KEY)
+    if known != value:
+        connection.execute(_SET_TENANT, {"tenant": value, "local": False})
+        connection.info[TENANT_KEY] = value
 
 
 @event.listens_for(Session, "do_orm_execute")

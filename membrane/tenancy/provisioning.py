@@ -289,3 +289,19 @@ async def upgrade_all(
         else:
             results.append(StoreUpgrade(entry.slug, entry.strategy, True, f"at {revision}"))
     return results
+
+
+async def rotate_secrets(settings: Settings, secrets: SecretBox) -> int:
+    """Re-encrypt every stored secret with the first key; returns how many there were."""
+    async with (
+        owner_engine(settings.database_url) as engine,
+        session_factory(engine)() as session,
+        session.begin(),
+    ):
+        tenants = (
+            await session.scalars(select(Tenant).where(Tenant.database_url_secret.is_not(None)))
+        ).all()
+        for tenant in tenants:
+            assert tenant.database_url_secret is not None
+            tenant.database_url_secret = secrets.rotate(tenant.database_url_secret)
+        return len(tenants)

@@ -120,7 +120,7 @@ class StoreRegistry:
         engine = create_engine(
             self.secrets.decrypt(entry.database_url_secret),
             pool_size=self.settings.silo_pool_size,
-            app_role=True,
+            role=self.settings.database_role,
             connect_timeout=self.settings.store_connect_timeout_seconds,
         )
         return store_of(engine), engine
