@@ -4,7 +4,9 @@
 --
 --   BODY_FILE       file holding the request body (JSON)
 --   EXPECTED_BYTES  length of the correct response body; any other length counts as a mismatch
---   TOKEN           optional bearer token, sent as `authorization: Bearer TOKEN`
+--   TOKEN           optional bearer token, sent as `authorization: Bearer TOKEN`; or
+--                   `@FILE`, a file of tokens (one per line) that requests take in turn
+--                   (bench/tenants.py: requests spread over many tenants)
 --
 -- At the end it prints one line `BENCH_RESULT {...}` with the counts and latency percentiles
 -- (microseconds) that bench/run.py reads.
@@ -20,17 +22,31 @@ function init(args)
    local body = file:read("*a")
    file:close()
    expected_bytes = tonumber(args[2])
-   local headers = { ["Content-Type"] = "application/json" }
-   if args[3] ~= nil and args[3] ~= "" then
-      headers["Authorization"] = "Bearer " .. args[3]
+   local tokens = {}
+   local token = args[3]
+   if token ~= nil and token:sub(1, 1) == "@" then
+      for line in io.lines(token:sub(2)) do
+         if line ~= "" then table.insert(tokens, line) end
+      end
+   elseif token ~= nil and token ~= "" then
+      tokens = { token }
    end
-   prepared = wrk.format("POST", nil, headers, body)
+   prepared = {}
+   for _, each in ipairs(tokens) do
+      local headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. each }
+      table.insert(prepared, wrk.format("POST", nil, headers, body))
+   end
+   if #prepared == 0 then
+      table.insert(prepared, wrk.format("POST", nil, { ["Content-Type"] = "application/json" }, body))
+   end
+   turn = 0
    non_2xx = 0
    mismatched = 0
 end
 
 function request()
-   return prepared
+   turn = turn % #prepared + 1
+   return prepared[turn]
 end
 
 function response(status, headers, body)

@@ -64,7 +64,7 @@ class Settings:
     tenant_domain: str | None = None
     secret_keys: tuple[str, ...] = ()
     silo_engines_max: int = 32
-    silo_pool_size: int = 4
+    silo_pool_size: int = 2
     store_connect_timeout_seconds: int = 5
     database_pool_size: int = 20
     database_role: str | None = "membrane_app"
