@@ -1,0 +1,71 @@
+"""A session bound to a tenant filters every ORM statement by it and stamps it on new rows,
+whatever the statement itself says (the second layer, under the repositories' own
+predicates and over PostgreSQL's row-level security)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from membrane.engagements.models import Task
+from membrane.tenancy.enums import OrganizationKind
+from membrane.tenancy.isolation import TenantMismatchError, bind_tenant
+from membrane.tenancy.models import Organization
+from tests.fixtures.demo import DemoData
+
+
+async def _count_all(sessions: async_sessionmaker[AsyncSession], tenant: str) -> int:
+    async with sessions() as session:
+        value = await session.scalar(
+            select(func.count()).select_from(Task).where(Task.tenant_id == uuid.UUID(tenant))
+        )
+        return int(value or 0)
+
+
+async def test_orm_statements_see_only_the_bound_tenant(
+    sessions: async_sessionmaker[AsyncSession], demo_data: DemoData
+) -> None:
+    demo, other = demo_data.demo.tenant_id, demo_data.other.tenant_id
+    demo_tasks = await _count_all(sessions, demo)
+    async with sessions() as session:
+        bind_tenant(session, uuid.UUID(demo))
+        # a statement with no tenant predicate at all
+        tasks = (await session.scalars(select(Task))).all()
+        assert len(tasks) == demo_tasks and {str(t.tenant_id) for t in tasks} == {demo}
+        # one that asks for another tenant's rows outright
+        theirs = await session.scalars(select(Task).where(Task.tenant_id == uuid.UUID(other)))
+        assert theirs.all() == []
+        # and an UPDATE without WHERE
+        result = await session.execute(
+            update(Task).values(title="renamed"), execution_options={"synchronize_session": False}
+        )
+        assert result.rowcount == demo_tasks  # type: ignore[attr-defined]
+        await session.rollback()
+
+
+async def test_new_rows_take_the_sessions_tenant_and_refuse_another(
+    sessions: async_sessionmaker[AsyncSession], demo_data: DemoData
+) -> None:
+    demo, other = uuid.UUID(demo_data.demo.tenant_id), uuid.UUID(demo_data.other.tenant_id)
+    async with sessions() as session:
+        bind_tenant(session, demo)
+        stamped = Organization(slug="stamped", name="Stamped", kind=OrganizationKind.PARTNER)
+        session.add(stamped)
+        await session.flush()
+        assert stamped.tenant_id == demo
+        session.add(
+            Organization(
+                tenant_id=other, slug="intruder", name="Intruder", kind=OrganizationKind.PARTNER
+            )
+        )
+        with pytest.raises(TenantMismatchError):
+            await session.flush()
+        await session.rollback()
+    async with sessions() as session:
+        bind_tenant(session, None)  # catalog work: no tenant rows may be written
+        session.add(Organization(slug="x", name="X", kind=OrganizationKind.PARTNER))
+        with pytest.raises(TenantMismatchError):
+            await session.flush()
