@@ -17,7 +17,10 @@ from membrane.api.app import create_app
 from membrane.config import ConfigurationError, Environment
 from membrane.db.engine import APP_ROLE, create_engine, session_factory
 from membrane.engagements.models import Task
+from membrane.tenancy.isolation import bind_tenant
 from membrane.tenancy.move import tenant_tables
+from membrane.tenancy.provisioning import list_tenants, store_target, target_connection
+from membrane.tenancy.stores import store_of
 from tests.fixtures.tenants import TenantWorld
 
 pytestmark = pytest.mark.postgres_only
@@ -163,3 +166,48 @@ async def test_production_refuses_a_role_that_bypasses_row_security(
     app = create_app(production)
     async with app.router.lifespan_context(app):
         pass
+
+
+async def test_autocommit_connections_switch_and_clear_the_tenant(
+    tenant_world: TenantWorld, owner: AsyncEngine
+) -> None:
+    # one pooled connection, reused by sessions of different tenants and of none, as the
+    # API's query operations do
+    engine = create_engine(tenant_world.settings.database_url, role=APP_ROLE, pool_size=1)
+    try:
+        store = store_of(engine)
+        counts = await _task_counts(owner)
+        for slug in ("pool-a", "pool-b", "pool-a"):
+            tenant = _tenant(tenant_world, slug)
+            async with store.read_sessions() as session:
+                bind_tenant(session, tenant)
+                seen = await session.scalar(text("SELECT count(*) FROM tasks"))
+            assert seen == counts[tenant], slug
+        for bound in (True, False):
+            async with store.read_sessions() as session:
+                if bound:
+                    bind_tenant(session, None)
+                assert await session.scalar(text("SELECT count(*) FROM tasks")) == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_bridge_and_silo_stores_have_the_policies_too(tenant_world: TenantWorld) -> None:
+    entries = {e.slug: e for e in await list_tenants(tenant_world.settings)}
+    for slug in ("bridge-c", "silo-d"):
+        target = store_target(tenant_world.settings, entries[slug], tenant_world.secrets)
+        schema = target.schema or "public"
+        async with target_connection(target) as connection:
+            secured = {
+                row.relname
+                for row in await connection.execute(
+                    text(
+                        "SELECT c.relname FROM pg_class c JOIN pg_policies p "
+                        "ON p.tablename = c.relname AND p.schemaname = :schema "
+                        "WHERE c.relnamespace = CAST(:schema AS regnamespace) "
+                        "AND c.relrowsecurity"
+                    ),
+                    {"schema": schema},
+                )
+            }
+        assert secured == {table.name for table in tenant_tables()}, slug

@@ -95,7 +95,7 @@ async def test_a_suspended_tenant_is_refused_and_others_are_served(
 
 
 async def test_an_unreachable_silo_fails_alone(
-    tenant_world: TenantWorld, served_world: Served
+    tenant_world: TenantWorld, served_world: Served, caplog: pytest.LogCaptureFixture
 ) -> None:
     world = tenant_world
     unreachable = (
@@ -130,6 +130,8 @@ async def test_an_unreachable_silo_fails_alone(
         )
         assert down.headers["retry-after"] == "5"
         assert "s3cret" not in down.text and "gone" not in down.text
+        assert "tenant fragile is unreachable" in caplog.text or "fragile" in caplog.text
+        assert "s3cret" not in caplog.text
         # the other tenants keep working
         for slug in ("pool-a", "bridge-c", "silo-d"):
             token = served_world.token(world.tenants[slug], "alice")

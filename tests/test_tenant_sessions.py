@@ -69,3 +69,24 @@ async def test_new_rows_take_the_sessions_tenant_and_refuse_another(
         session.add(Organization(slug="x", name="X", kind=OrganizationKind.PARTNER))
         with pytest.raises(TenantMismatchError):
             await session.flush()
+
+
+async def test_rows_and_statements_cannot_be_moved_to_another_tenant(
+    sessions: async_sessionmaker[AsyncSession], demo_data: DemoData
+) -> None:
+    demo, other = uuid.UUID(demo_data.demo.tenant_id), uuid.UUID(demo_data.other.tenant_id)
+    async with sessions() as session:
+        bind_tenant(session, demo)
+        task = (await session.scalars(select(Task).limit(1))).one()
+        task.tenant_id = other
+        with pytest.raises(TenantMismatchError):
+            await session.flush()
+        await session.rollback()
+    async with sessions() as session:
+        bind_tenant(session, demo)
+        with pytest.raises(TenantMismatchError):
+            await session.execute(
+                update(Task).values(tenant_id=other),
+                execution_options={"synchronize_session": False},
+            )
+        await session.rollback()

@@ -27,6 +27,7 @@ from membrane.tenancy.provisioning import (
     list_tenants,
     migrate_store,
     prepare_store,
+    set_status,
     store_target,
     target_connection,
 )
@@ -174,7 +175,9 @@ async def test_a_move_whose_copy_differs_switches_nothing(tenant_world: TenantWo
 
     # when it is moved
     with pytest.raises(MoveVerificationError, match="tasks"):
-        await move_tenant(world.settings, world.secrets, slug="pool-b", to=TenantStrategy.BRIDGE)
+        await move_tenant(
+            world.settings, world.secrets, slug="pool-b", to=TenantStrategy.BRIDGE, drain_seconds=0
+        )
 
     # then the catalog still points at the pool, the tenant is active again, its rows are
     # all still there, and the copy was rolled back
@@ -204,7 +207,9 @@ async def test_a_tenant_moves_and_back_with_its_data(tenant_world: TenantWorld) 
         token = served.token(world.tenants["bridge-c"], "alice")
         query = "{ engagements { edges { node { name tasks { edges { node { title } } } } } } }"
         before = (await served.graphql(token, query)).json()
-        await move_tenant(world.settings, world.secrets, slug="bridge-c", to=TenantStrategy.POOL)
+        await move_tenant(
+            world.settings, world.secrets, slug="bridge-c", to=TenantStrategy.POOL, drain_seconds=0
+        )
 
         async def same_after_move() -> Any:
             for _ in range(100):
@@ -215,7 +220,13 @@ async def test_a_tenant_moves_and_back_with_its_data(tenant_world: TenantWorld) 
             return response.json()
 
         assert await same_after_move() == before
-        await move_tenant(world.settings, world.secrets, slug="bridge-c", to=TenantStrategy.BRIDGE)
+        await move_tenant(
+            world.settings,
+            world.secrets,
+            slug="bridge-c",
+            to=TenantStrategy.BRIDGE,
+            drain_seconds=0,
+        )
         assert await same_after_move() == before
         assert "errors" not in before and before["data"]["engagements"]["edges"]
 
@@ -270,3 +281,68 @@ def test_secrets_rotate_to_a_new_key(
     monkeypatch.setenv("MEMBRANE_SECRET_KEYS", f"{old},{new}")
     assert main(["tenants", "rotate-secrets"]) == 0
     assert SecretBox([old.encode()]).decrypt(stored()) == url
+
+
+async def test_a_silo_moves_to_another_silo_while_served(tenant_world: TenantWorld) -> None:
+    world = tenant_world
+    async with serve(world.settings) as served:
+        token = served.token(world.tenants["silo-d"], "erin")
+        query = "{ engagements { edges { node { name } } } }"
+        before = (await served.graphql(token, query)).json()
+        assert before["data"]["engagements"]["edges"]
+        await move_tenant(
+            world.settings,
+            world.secrets,
+            slug="silo-d",
+            to=TenantStrategy.SILO,
+            database_url=world.databases.url_for("silo-d2"),
+            drain_seconds=0,
+        )
+        # the old silo was emptied: only the new one can answer this
+        for _ in range(100):
+            after = await served.graphql(token, query)
+            if after.status_code == 200:
+                break
+            await asyncio.sleep(0.02)
+        assert after.json() == before
+
+
+async def test_an_interrupted_move_is_resumed_or_abandoned(tenant_world: TenantWorld) -> None:
+    # given a move that died after marking the tenant MOVING
+    world = tenant_world
+    await _set_status_directly(world, "pool-a", TenantStatus.MOVING)
+    async with serve(world.settings) as served:
+        token = served.token(world.tenants["pool-a"], "alice")
+        refused = await served.graphql(token, "{ viewer { user { id } } }")
+        assert refused.status_code == 503
+        assert refused.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+        # when it is abandoned, the tenant is served from where it always was
+        await set_status(world.settings, "pool-a", TenantStatus.ACTIVE)
+        for _ in range(100):
+            served_again = await served.graphql(token, "{ viewer { user { id } } }")
+            if served_again.status_code == 200:
+                break
+            await asyncio.sleep(0.02)
+        assert served_again.status_code == 200
+    # and a move run again over a MOVING tenant finishes
+    await _set_status_directly(world, "pool-a", TenantStatus.MOVING)
+    report = await move_tenant(
+        world.settings, world.secrets, slug="pool-a", to=TenantStrategy.BRIDGE, drain_seconds=0
+    )
+    assert report.rows > 0
+    entry = {e.slug: e for e in await list_tenants(world.settings)}["pool-a"]
+    assert (entry.strategy, entry.status) == (TenantStrategy.BRIDGE, TenantStatus.ACTIVE)
+    await move_tenant(
+        world.settings, world.secrets, slug="pool-a", to=TenantStrategy.POOL, drain_seconds=0
+    )
+
+
+async def _set_status_directly(world: TenantWorld, slug: str, status: TenantStatus) -> None:
+    engine = create_engine(world.settings.database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                update(Tenant).where(Tenant.slug == slug).values(status=status)
+            )
+    finally:
+        await engine.dispose()

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 from graphql import DocumentNode, ExecutionResult, OperationType, execute
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from strawberry.execution.is_awaitable import optimized_is_awaitable
@@ -187,7 +187,7 @@ async def graphql_endpoint(request: Request) -> Response:
         return _json(request_error(error.message, error.code), error.status, media_type, **extra)
     try:
         store = runtime.stores.store_for(tenant)
-    except (StoreUnavailableError, SecretError):
+    except (StoreUnavailableError, SecretError, ValueError, ArgumentError):
         logger.exception("the store of tenant %s cannot be opened", tenant.slug)
         return _store_unavailable(tenant.slug, media_type)
     sessions = store.sessions if operation is OperationType.MUTATION else store.read_sessions

@@ -24,8 +24,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings()
     if not args.no_migrate and _upgrade_all(settings, "head") != 0:
-        print("not serving: a store failed to migrate (see above)", file=sys.stderr)
-        return 1
+        # The tenants whose stores failed get errors; every other tenant is served.
+        print("serving all the same: the tenants above marked FAILED", file=sys.stderr)
     app = create_app(settings)
     uvicorn.run(
         app,
@@ -67,6 +67,14 @@ def _domain_error(error: Exception) -> int:
     return 2 if isinstance(error, InvalidInputError) else 1
 
 
+def _database_url(raw: str | None) -> str | None:
+    """`--database-url -` reads the URL from standard input (it may hold a password, which
+    a command line shows to every user of the machine)."""
+    if raw == "-":
+        return sys.stdin.readline().strip() or None
+    return raw
+
+
 def cmd_tenants_create(args: argparse.Namespace) -> int:
     from membrane.errors import DomainError
     from membrane.secrets import SecretError, secret_box
@@ -82,7 +90,7 @@ def cmd_tenants_create(args: argparse.Namespace) -> int:
                 slug=args.slug,
                 name=args.name,
                 strategy=TenantStrategy(args.strategy),
-                database_url=args.database_url,
+                database_url=_database_url(args.database_url),
             )
         )
     except (DomainError, SecretError) as error:
@@ -176,7 +184,8 @@ def cmd_tenants_move(args: argparse.Namespace) -> int:
                 secret_box(settings),
                 slug=args.slug,
                 to=TenantStrategy(args.to),
-                database_url=args.database_url,
+                database_url=_database_url(args.database_url),
+                drain_seconds=args.drain_seconds,
             )
         )
     except (DomainError, SecretError) as error:
@@ -184,7 +193,8 @@ def cmd_tenants_move(args: argparse.Namespace) -> int:
     except Exception as error:
         print(
             f"error: tenant {args.slug!r} was not moved ({describe_failure(error)}); "
-            "it stays in its old store",
+            "it stays in its old store (if it is left MOVING, run the move again or "
+            "tenants resume)",
             file=sys.stderr,
         )
         return 1
@@ -299,7 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--strategy", choices=strategies, default="pool")
     create.add_argument("--name", help="display name (default: the slug)")
     create.add_argument(
-        "--database-url", help="silo only: the tenant's database (created if missing)"
+        "--database-url",
+        help="silo only: the tenant's database (created if missing); '-' reads it from stdin",
     )
     create.set_defaults(handler=cmd_tenants_create)
     listing = tenant_commands.add_parser("list", help="list tenants, their status and store")
@@ -316,7 +327,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     move.add_argument("slug")
     move.add_argument("--to", choices=strategies, required=True)
-    move.add_argument("--database-url", help="the silo database, when moving to silo")
+    move.add_argument(
+        "--database-url", help="the silo database, when moving to silo; '-' reads it from stdin"
+    )
+    move.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=5.0,
+        help="wait this long after marking the tenant MOVING, for requests under way (5)",
+    )
     move.set_defaults(handler=cmd_tenants_move)
     rotate = tenant_commands.add_parser(
         "rotate-secrets", help="re-encrypt stored secrets with the first MEMBRANE_SECRET_KEYS key"

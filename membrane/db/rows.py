@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cachetools import LRUCache
 from sqlalchemy import Executable
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,7 +48,8 @@ class _Compiled:
         return values
 
 
-_compiled: dict[tuple[int, str | None], _Compiled] = {}
+# Bounded: bridge tenants multiply the shapes by their schemas.
+_compiled: LRUCache[tuple[int, str | None], _Compiled] = LRUCache(maxsize=4096)
 
 
 def _compile(statement: Executable, dialect: Dialect, schema: str | None) -> _Compiled:

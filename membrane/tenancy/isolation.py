@@ -5,13 +5,15 @@ hooks on every such session keep it inside that tenant:
 
 - every ORM statement (SELECT, UPDATE, DELETE) on a `TenantScoped` class gets the criterion
   `tenant_id = <tenant>` (`with_loader_criteria`), joins and aliases included;
-- every new `TenantScoped` row gets its tenant from the session, and a row naming another
-  tenant is refused before anything is written;
+- every new `TenantScoped` row gets its tenant from the session; a row naming another
+  tenant, a row moved to another tenant, or an INSERT or UPDATE statement naming one is
+  refused before anything is written;
 - on PostgreSQL, the `membrane.tenant_id` setting is set as the session begins, which the
   row-level security policies of every tenant table compare against (migration 0003).
   Inside a transaction it is `SET LOCAL`. The autocommit sessions of query operations set
   it for the connection, unless the connection already holds that very tenant; a session
-  bound to no tenant clears it.
+  bound to no tenant (or never bound) clears it. (Hence no transaction-pooling proxy, such
+  as PgBouncer in transaction mode, between the API and PostgreSQL.)
 
 Repositories still name the tenant in their own predicates: these hooks are the second and
 third layer, not the first.
@@ -22,7 +24,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
 
@@ -52,9 +54,10 @@ def session_tenant(session: Session | Any) -> uuid.UUID | None:
 def _set_database_tenant(
     session: Session, _transaction: SessionTransaction, connection: Connection
 ) -> None:
-    if TENANT_KEY not in session.info or connection.dialect.name != "postgresql":
+    if connection.dialect.name != "postgresql":
         return
-    tenant = session.info[TENANT_KEY]
+    # A session bound to no tenant (or never bound) clears the setting: it sees no rows.
+    tenant = session.info.get(TENANT_KEY)
     value = "" if tenant is None else str(tenant)
     if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
         connection.execute(_SET_TENANT, {"tenant": value, "local": True})
@@ -68,10 +71,27 @@ def _set_database_tenant(
         connection.info[TENANT_KEY] = value
 
 
+def _check_written_tenant(state: ORMExecuteState, tenant: uuid.UUID) -> None:
+    """ORM INSERT and UPDATE statements may not name another tenant, in their values or
+    their parameters."""
+    statement: Any = state.statement
+    values = statement.compile().params.get("tenant_id")
+    parameters = state.parameters
+    rows = parameters if isinstance(parameters, list) else [parameters or {}]
+    named = {row.get("tenant_id") for row in rows if isinstance(row, dict)} | {values}
+    named.discard(None)
+    if named - {tenant}:
+        raise TenantMismatchError("a statement names another tenant than its session's")
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _filter_by_tenant(state: ORMExecuteState) -> None:
     tenant = state.session.info.get(TENANT_KEY)
-    if tenant is None or not (state.is_select or state.is_update or state.is_delete):
+    if tenant is None:
+        return
+    if state.is_insert or state.is_update:
+        _check_written_tenant(state, tenant)
+    if not (state.is_select or state.is_update or state.is_delete):
         return
     if state.is_column_load or state.is_relationship_load:
         return
@@ -90,6 +110,11 @@ def _stamp_tenant(session: Session, _context: Any, _instances: Any) -> None:
     if TENANT_KEY not in session.info:
         return
     tenant = session.info[TENANT_KEY]
+    for instance in session.dirty:
+        if isinstance(instance, TenantScoped):
+            history = inspect(instance).attrs.tenant_id.history
+            if history.has_changes() and set(history.added) != {tenant}:
+                raise TenantMismatchError("a row cannot be moved to another tenant")
     for instance in session.new:
         if not isinstance(instance, TenantScoped):
             continue

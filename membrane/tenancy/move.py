@@ -1,15 +1,23 @@
 """Moving a tenant between strategies (`membrane tenants move SLUG --to STRATEGY`).
 
-The tenant is marked MOVING (the API answers 503 with Retry-After meanwhile), its rows are
-copied table by table into the new store in one transaction, and each table's row count
-and checksum are compared on both sides. Only when every table matches does the catalog
-entry switch to the new store; then the old copy is removed (a silo database is left for
-its operator to drop). On any failure the copy is rolled back, the old store is untouched
-and the tenant gets its previous status back.
+The tenant is marked MOVING (the API answers 503 with Retry-After meanwhile) and, after a
+drain period for requests already under way and for other processes to hear of it, its
+rows are copied table by table from one snapshot of the old store (REPEATABLE READ on
+PostgreSQL) into the new store in one transaction, and each table's row count and checksum
+are compared on both sides. Only when every table matches does the catalog entry switch to
+the new store; then the old copy is removed (a silo database is emptied and left for its
+operator to drop). On any failure the copy is rolled back, the old store is untouched and
+the tenant gets its previous status back.
+
+MOVING always means "the catalog still points at the old, intact store": a move that was
+interrupted (the process killed) is finished by running it again, or abandoned with
+`tenants resume`.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -156,14 +164,17 @@ async def move_tenant(
     slug: str,
     to: TenantStrategy,
     database_url: str | None = None,
+    drain_seconds: float = 5.0,
 ) -> MoveReport:
     async with owner_engine(settings.database_url) as engine, session_factory(engine)() as session:
         entry = await catalog.entry_by_slug(session, slug)
         created = await session.scalar(select(Tenant.created_at).where(Tenant.slug == slug))
     if entry is None:
         raise NotFoundError(f"no tenant {slug!r}", field="slug")
-    if entry.status not in (TenantStatus.ACTIVE, TenantStatus.SUSPENDED):
-        raise ConflictError(f"tenant {slug!r} is {entry.status.value}; it cannot move now")
+    if entry.status is TenantStatus.PROVISIONING:
+        raise ConflictError(f"tenant {slug!r} is still being provisioned; it cannot move now")
+    # An interrupted move left MOVING behind: this run starts it over.
+    settled = TenantStatus.ACTIVE if entry.status is TenantStatus.MOVING else entry.status
     if entry.strategy is to and to is not TenantStrategy.SILO:
         raise InvalidInputError(f"tenant {slug!r} already uses {to.value}", field="to")
     moved = _destination(settings, entry, to, database_url, box)
@@ -176,30 +187,39 @@ async def move_tenant(
     report = MoveReport(slug, entry.strategy, to)
     await _set_catalog(settings, entry, TenantStatus.MOVING)
     try:
-        await _copy_and_verify(entry, source_target, destination_target, created, report)
+        await asyncio.sleep(drain_seconds)
+        await _copy_and_verify(entry, moved, source_target, destination_target, created, report)
+        await _set_catalog(settings, moved, settled)
     except BaseException:
-        await _set_catalog(settings, entry, entry.status)
+        # The catalog still points at the old store, which nothing has touched.
+        with contextlib.suppress(Exception):
+            await _set_catalog(settings, entry, settled)
         raise
-    await _set_catalog(settings, moved, entry.status)
-    report.note = await _remove_source(entry, source_target)
+    try:
+        report.note = await _remove_source(entry, source_target)
+    except Exception as error:
+        report.note = (
+            f"moved; removing the old copy failed ({type(error).__name__}): remove it by hand"
+        )
     return report
 
 
 async def _copy_and_verify(
     entry: CatalogEntry,
+    moved: CatalogEntry,
     source_target: StoreTarget,
     destination_target: StoreTarget,
     created: Any,
     report: MoveReport,
 ) -> None:
     async with (
-        target_connection(source_target) as source,
+        target_connection(source_target, snapshot=True) as source,
         target_connection(destination_target) as destination,
     ):
         # What an earlier, interrupted move may have left behind goes first.
         await _remove_rows(destination, entry, mirror=not destination_target.default)
         if not destination_target.default:
-            await _insert_mirror(destination, entry, created)
+            await _insert_mirror(destination, moved, created)
         for table in tenant_tables():
             await _copy(source, destination, table, entry)
         for table in tenant_tables():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import insert, select, text, update
@@ -43,7 +43,7 @@ from membrane.tenancy.stores import StoreUnavailableError, bridge_schema
 class StoreTarget:
     """Where a tenant's tables are, seen from an administrative connection."""
 
-    url: str  # the database (never printed: it may hold a password)
+    url: str = field(repr=False)  # the database (never printed: it may hold a password)
     schema: str | None  # PostgreSQL bridge: the schema inside it
     default: bool  # the default database's own tables (pooled tenants)
 
@@ -86,12 +86,19 @@ async def owner_engine(url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @asynccontextmanager
-async def target_connection(target: StoreTarget) -> AsyncIterator[AsyncConnection]:
-    """A connection (in a transaction, committed at the end) to a store's tables."""
-    async with owner_engine(target.url) as engine, engine.begin() as connection:
-        if target.translate is not None:
-            await connection.execution_options(schema_translate_map=target.translate)
-        yield connection
+async def target_connection(
+    target: StoreTarget, *, snapshot: bool = False
+) -> AsyncIterator[AsyncConnection]:
+    """A connection (in a transaction, committed at the end) to a store's tables;
+    `snapshot`: every statement sees the same snapshot (REPEATABLE READ on PostgreSQL;
+    SQLite transactions always do)."""
+    async with owner_engine(target.url) as engine:
+        if snapshot and not is_sqlite(target.url):
+            engine = engine.execution_options(isolation_level="REPEATABLE READ")
+        async with engine.begin() as connection:
+            if target.translate is not None:
+                await connection.execution_options(schema_translate_map=target.translate)
+            yield connection
 
 
 async def _create_postgres_database(url: str) -> None:
@@ -238,9 +245,11 @@ async def set_status(settings: Settings, slug: str, status: TenantStatus) -> Cat
         tenant = (await session.execute(select(Tenant).where(Tenant.slug == slug))).scalar()
         if tenant is None:
             raise NotFoundError(f"no tenant {slug!r}", field="slug")
-        if tenant.status not in (TenantStatus.ACTIVE, TenantStatus.SUSPENDED):
+        # MOVING may be left by an interrupted move; the catalog then still points at the
+        # intact old store, so resuming (or suspending) abandons the move.
+        if tenant.status is TenantStatus.PROVISIONING:
             raise ConflictError(
-                f"tenant {slug!r} is {tenant.status.value}; it cannot be suspended or resumed now",
+                f"tenant {slug!r} is still being provisioned: run tenants create again",
                 field="slug",
             )
         tenant.status = status
@@ -267,7 +276,27 @@ async def upgrade_all(
     settings: Settings, secrets: SecretBox, revision: str = "head"
 ) -> list[StoreUpgrade]:
     """Migrate the default database (catalog and pooled tenants), then every bridge and silo
-    store, each on its own: one failing store is reported and leaves the others alone."""
+    store, each on its own: one failing store is reported and leaves the others alone.
+    On PostgreSQL an advisory lock keeps processes starting together from migrating at once."""
+    async with (
+        owner_engine(settings.database_url) as engine,
+        engine.execution_options(isolation_level="AUTOCOMMIT").connect() as lock,
+    ):
+        if not is_sqlite(settings.database_url):
+            await lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        try:
+            return await _upgrade_stores(settings, secrets, revision)
+        finally:
+            if not is_sqlite(settings.database_url):
+                await lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+
+
+MIGRATION_LOCK = 0x6D656D62  # "memb"
+
+
+async def _upgrade_stores(
+    settings: Settings, secrets: SecretBox, revision: str
+) -> list[StoreUpgrade]:
     await migrate_store(StoreTarget(settings.database_url, None, default=True), revision)
     results: list[StoreUpgrade] = []
     for entry in await list_tenants(settings):

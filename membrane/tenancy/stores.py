@@ -72,10 +72,14 @@ class _DisposingLRU(LRUCache[Any, Any]):
         key, value = super().popitem()
         engine: AsyncEngine | None = value[1]
         if engine is not None:
-            task = asyncio.get_running_loop().create_task(engine.dispose())
-            self._pending.add(task)
-            task.add_done_callback(self._pending.discard)
+            _dispose_in_background(engine, self._pending)
         return key, value
+
+
+def _dispose_in_background(engine: AsyncEngine, pending: set[asyncio.Task[None]]) -> None:
+    task = asyncio.get_running_loop().create_task(engine.dispose())
+    pending.add(task)
+    task.add_done_callback(pending.discard)
 
 
 class StoreRegistry:
@@ -92,13 +96,20 @@ class StoreRegistry:
     def store_for(self, entry: CatalogEntry) -> Store:
         if entry.strategy is TenantStrategy.POOL:
             return self.default
+        # A move changes where the tenant lives: the cached store must be the catalog's.
+        where = (entry.strategy, entry.location, entry.database_url_secret)
         found = self._stores.get(entry.id)
-        if found is not None and found[2] == (entry.strategy, entry.location):
+        if found is not None and found[2] == where:
             store: Store = found[0]
             return store
         store, own_engine = self._open(entry)
-        self._stores[entry.id] = (store, own_engine, (entry.strategy, entry.location))
+        if found is not None and found[1] is not None:
+            self._dispose_later(found[1])  # the store the tenant moved away from
+        self._stores[entry.id] = (store, own_engine, where)
         return store
+
+    def _dispose_later(self, engine: AsyncEngine) -> None:
+        _dispose_in_background(engine, self._pending)
 
     def _open(self, entry: CatalogEntry) -> tuple[Store, AsyncEngine | None]:
         if entry.strategy is TenantStrategy.BRIDGE:
