@@ -3,7 +3,6 @@ clear errors for unknown, foreign, suspended, half-created and unreachable tenan
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import uuid
 from typing import Any
@@ -68,16 +67,6 @@ async def test_the_host_name_names_the_tenant(tenant_world: TenantWorld) -> None
             assert _error(await at(host))[:2] == (404, "NOT_FOUND"), host
 
 
-async def _until(check: Any, expected: int) -> Any:
-    """A catalog change reaches a PostgreSQL process's cache by notification, a moment later."""
-    for _ in range(100):
-        response = await check()
-        if response.status_code == expected:
-            return response
-        await asyncio.sleep(0.02)
-    return response
-
-
 async def test_a_suspended_tenant_is_refused_and_others_are_served(
     tenant_world: TenantWorld, served_world: Served
 ) -> None:
@@ -86,12 +75,12 @@ async def test_a_suspended_tenant_is_refused_and_others_are_served(
     assert (await served_world.graphql(token_a, VIEWER)).status_code == 200
     await set_status(tenant_world.settings, "pool-a", TenantStatus.SUSPENDED)
     try:
-        refused = await _until(lambda: served_world.graphql(token_a, VIEWER), 403)
+        refused = await served_world.until(token_a, VIEWER, 403)
         assert _error(refused) == (403, "FORBIDDEN", "tenant 'pool-a' is suspended")
         assert (await served_world.graphql(token_b, VIEWER)).status_code == 200
     finally:
         await set_status(tenant_world.settings, "pool-a", TenantStatus.ACTIVE)
-    assert (await _until(lambda: served_world.graphql(token_a, VIEWER), 200)).status_code == 200
+    assert (await served_world.until(token_a, VIEWER)).status_code == 200
 
 
 async def test_an_unreachable_silo_fails_alone(

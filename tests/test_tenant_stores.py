@@ -211,15 +211,7 @@ async def test_a_tenant_moves_and_back_with_its_data(tenant_world: TenantWorld) 
             world.settings, world.secrets, slug="bridge-c", to=TenantStrategy.POOL, drain_seconds=0
         )
 
-        async def same_after_move() -> Any:
-            for _ in range(100):
-                response = await served.graphql(token, query)
-                if response.status_code == 200:
-                    return response.json()
-                await asyncio.sleep(0.02)
-            return response.json()
-
-        assert await same_after_move() == before
+        assert (await served.until(token, query)).json() == before
         await move_tenant(
             world.settings,
             world.secrets,
@@ -227,7 +219,7 @@ async def test_a_tenant_moves_and_back_with_its_data(tenant_world: TenantWorld) 
             to=TenantStrategy.BRIDGE,
             drain_seconds=0,
         )
-        assert await same_after_move() == before
+        assert (await served.until(token, query)).json() == before
         assert "errors" not in before and before["data"]["engagements"]["edges"]
 
 
@@ -299,12 +291,7 @@ async def test_a_silo_moves_to_another_silo_while_served(tenant_world: TenantWor
             drain_seconds=0,
         )
         # the old silo was emptied: only the new one can answer this
-        for _ in range(100):
-            after = await served.graphql(token, query)
-            if after.status_code == 200:
-                break
-            await asyncio.sleep(0.02)
-        assert after.json() == before
+        assert (await served.until(token, query)).json() == before
 
 
 async def test_an_interrupted_move_is_resumed_or_abandoned(tenant_world: TenantWorld) -> None:
@@ -318,11 +305,7 @@ async def test_an_interrupted_move_is_resumed_or_abandoned(tenant_world: TenantW
         assert refused.json()["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
         # when it is abandoned, the tenant is served from where it always was
         await set_status(world.settings, "pool-a", TenantStatus.ACTIVE)
-        for _ in range(100):
-            served_again = await served.graphql(token, "{ viewer { user { id } } }")
-            if served_again.status_code == 200:
-                break
-            await asyncio.sleep(0.02)
+        served_again = await served.until(token, "{ viewer { user { id } } }")
         assert served_again.status_code == 200
     # and a move run again over a MOVING tenant finishes
     await _set_status_directly(world, "pool-a", TenantStatus.MOVING)
