@@ -104,6 +104,13 @@ def test_db_upgrade_migrates_every_store_and_reports_a_failing_one(
     assert "broken" in err
     for slug in ("schema", "own"):
         assert asyncio.run(_revision(targets[slug])) == "0003"
+    # and one tenant's store can be migrated by name, the failing one left out
+    command.downgrade(alembic_config(targets["own"].url, targets["own"].schema), "0002")
+    assert main(["tenants", "migrate", "own", "shared"]) == 0
+    out = capsys.readouterr().out
+    assert "own" in out and "broken" not in out and "schema" not in out
+    assert asyncio.run(_revision(targets["own"])) == "0003"
+    assert main(["tenants", "migrate", "nobody"]) == 1
 
 
 def _secret_box(settings: Any) -> Any:

@@ -40,11 +40,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _upgrade_all(settings: Settings, revision: str) -> int:
+def _upgrade_all(settings: Settings, revision: str, only: list[str] | None = None) -> int:
+    from membrane.errors import NotFoundError
     from membrane.secrets import secret_box
     from membrane.tenancy.provisioning import upgrade_all
 
-    results = asyncio.run(upgrade_all(settings, secret_box(settings), revision))
+    try:
+        results = asyncio.run(upgrade_all(settings, secret_box(settings), revision, only))
+    except NotFoundError as error:
+        return _domain_error(error)
     print(f"default database (tenant catalog and pooled tenants) upgraded to {revision}")
     for result in results:
         outcome = "ok" if result.ok else "FAILED"
@@ -58,6 +62,10 @@ def _upgrade_all(settings: Settings, revision: str) -> int:
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return _upgrade_all(_settings(), args.revision)
+
+
+def cmd_tenants_migrate(args: argparse.Namespace) -> int:
+    return _upgrade_all(_settings(), "head", args.slugs or None)
 
 
 def _domain_error(error: Exception) -> int:
@@ -313,6 +321,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="silo only: the tenant's database (created if missing); '-' reads it from stdin",
     )
     create.set_defaults(handler=cmd_tenants_create)
+    migrate = tenant_commands.add_parser(
+        "migrate", help="migrate the catalog and the named tenants' stores (default: all)"
+    )
+    migrate.add_argument("slugs", nargs="*", metavar="SLUG")
+    migrate.set_defaults(handler=cmd_tenants_migrate)
     listing = tenant_commands.add_parser("list", help="list tenants, their status and store")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=cmd_tenants_list)

@@ -10,7 +10,7 @@ resumes it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -273,7 +273,10 @@ def describe_failure(error: BaseException) -> str:
 
 
 async def upgrade_all(
-    settings: Settings, secrets: SecretBox, revision: str = "head"
+    settings: Settings,
+    secrets: SecretBox,
+    revision: str = "head",
+    only: Collection[str] | None = None,
 ) -> list[StoreUpgrade]:
     """Migrate the default database (catalog and pooled tenants), then every bridge and silo
     store, each on its own: one failing store is reported and leaves the others alone.
@@ -285,7 +288,7 @@ async def upgrade_all(
         if not is_sqlite(settings.database_url):
             await lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
         try:
-            return await _upgrade_stores(settings, secrets, revision)
+            return await _upgrade_stores(settings, secrets, revision, only)
         finally:
             if not is_sqlite(settings.database_url):
                 await lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
@@ -295,11 +298,17 @@ MIGRATION_LOCK = 0x6D656D62  # "memb"
 
 
 async def _upgrade_stores(
-    settings: Settings, secrets: SecretBox, revision: str
+    settings: Settings, secrets: SecretBox, revision: str, only: Collection[str] | None
 ) -> list[StoreUpgrade]:
     await migrate_store(StoreTarget(settings.database_url, None, default=True), revision)
     results: list[StoreUpgrade] = []
-    for entry in await list_tenants(settings):
+    entries = await list_tenants(settings)
+    if only is not None:
+        unknown = set(only) - {entry.slug for entry in entries}
+        if unknown:
+            raise NotFoundError(f"no tenant {sorted(unknown)[0]!r}", field="slug")
+        entries = [entry for entry in entries if entry.slug in only]
+    for entry in entries:
         if entry.strategy is TenantStrategy.POOL:
             results.append(StoreUpgrade(entry.slug, entry.strategy, True, "default database"))
             continue
