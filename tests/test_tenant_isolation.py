@@ -122,7 +122,8 @@ class Victim:
 async def make_victim_content(served: Served, tenant: SeededTenant, words: list[str]) -> Victim:
     victim = Victim(tenant)
     token = served.token(tenant, "alice")
-    text = " ".join([victim.marker, *words])[:180]
+    # Membrane trims what it stores; the marker comes first, so nothing of it is lost.
+    text = " ".join([victim.marker, *words])[:180].strip()
     victim.texts.append(text)
 
     async def run(name: str, variables: dict[str, Any]) -> Any:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from cryptography.fernet import Fernet
 from sqlalchemy import text, update
 
@@ -102,14 +103,15 @@ def test_db_upgrade_migrates_every_store_and_reports_a_failing_one(
     assert lines["broken"].split()[1:3] == ["silo", "FAILED"]
     assert "s3cret" not in out + err
     assert "broken" in err
+    head = ScriptDirectory.from_config(alembic_config(settings.database_url)).get_current_head()
     for slug in ("schema", "own"):
-        assert asyncio.run(_revision(targets[slug])) == "0003"
+        assert asyncio.run(_revision(targets[slug])) == head
     # and one tenant's store can be migrated by name, the failing one left out
     command.downgrade(alembic_config(targets["own"].url, targets["own"].schema), "0002")
     assert main(["tenants", "migrate", "own", "shared"]) == 0
     out = capsys.readouterr().out
     assert "own" in out and "broken" not in out and "schema" not in out
-    assert asyncio.run(_revision(targets["own"])) == "0003"
+    assert asyncio.run(_revision(targets["own"])) == head
     assert main(["tenants", "migrate", "nobody"]) == 1
 
 

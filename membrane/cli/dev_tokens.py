@@ -6,11 +6,11 @@ from membrane.auth import keys
 from membrane.auth.errors import DevModeDisabledError
 from membrane.auth.tokens import TokenService
 from membrane.config import Settings
-from membrane.db.engine import create_engine, session_factory
+from membrane.errors import NotFoundError
 from membrane.secrets import secret_box
-from membrane.tenancy import catalog, service
+from membrane.tenancy import service
 from membrane.tenancy.ids import TenantId
-from membrane.tenancy.provisioning import owner_engine, store_target
+from membrane.tenancy.provisioning import tenant_session
 
 
 async def mint_dev_token(settings: Settings, *, tenant: str, email: str) -> str:
@@ -18,19 +18,11 @@ async def mint_dev_token(settings: Settings, *, tenant: str, email: str) -> str:
         raise DevModeDisabledError(
             "membrane token needs dev mode (MEMBRANE_DEV_MODE) and refuses production mode"
         )
-    engine = create_engine(settings.database_url)
     try:
-        async with session_factory(engine)() as session:
-            found = await catalog.entry_by_slug(session, tenant)
-    finally:
-        await engine.dispose()
-    if found is None:
-        raise LookupError(f"no tenant {tenant!r}")
-    target = store_target(settings, found, secret_box(settings))
-    async with owner_engine(target.url) as store:
-        bound = store.execution_options(schema_translate_map=target.translate)
-        async with session_factory(bound)() as session:
+        async with tenant_session(settings, secret_box(settings), tenant) as (found, session):
             user = await service.find_user_by_email(session, TenantId(found.id), email)
+    except NotFoundError:
+        raise LookupError(f"no tenant {tenant!r}") from None
     if user is None:
         raise LookupError(f"no user {email!r} in tenant {tenant!r}")
     tokens = TokenService(

@@ -1,4 +1,4 @@
-"""`membrane` commands: serve, db upgrade, tenants, demo, token, schema export."""
+"""`membrane` commands: serve, db upgrade, tenants, orgs, demo, token, schema export."""
 
 from __future__ import annotations
 
@@ -354,6 +354,10 @@ def build_parser() -> argparse.ArgumentParser:
         "rotate-secrets", help="re-encrypt stored secrets with the first MEMBRANE_SECRET_KEYS key"
     )
     rotate.set_defaults(handler=cmd_tenants_rotate_secrets)
+
+    from membrane.cli.orgs import add_parsers as add_org_parsers
+
+    add_org_parsers(commands, _settings)
 
     demo = commands.add_parser("demo", help="seed (or re-seed) the demo tenant")
     demo.add_argument(

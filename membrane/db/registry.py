@@ -1,7 +1,8 @@
 """Imports every model module so `Base.metadata` is complete (Alembic and tests use it)."""
 
+from membrane.auth.federation import models as federation_models
 from membrane.db.base import Base
 from membrane.engagements import models as engagement_models
 from membrane.tenancy import models as tenancy_models
 
-__all__ = ["Base", "engagement_models", "tenancy_models"]
+__all__ = ["Base", "engagement_models", "federation_models", "tenancy_models"]

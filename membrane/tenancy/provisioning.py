@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from membrane.config import Settings
 from membrane.db.base import utcnow
@@ -35,6 +35,7 @@ from membrane.secrets import SecretBox
 from membrane.tenancy import catalog
 from membrane.tenancy.catalog import CatalogEntry, check_slug
 from membrane.tenancy.enums import TenantStatus, TenantStrategy
+from membrane.tenancy.isolation import bind_tenant
 from membrane.tenancy.models import Tenant
 from membrane.tenancy.stores import StoreUnavailableError, bridge_schema
 
@@ -159,6 +160,24 @@ async def write_mirror(target: StoreTarget, entry: CatalogEntry) -> None:
             )
         else:
             await connection.execute(update(Tenant).where(Tenant.id == entry.id).values(values))
+
+
+@asynccontextmanager
+async def tenant_session(
+    settings: Settings, secrets: SecretBox, slug: str
+) -> AsyncIterator[tuple[CatalogEntry, AsyncSession]]:
+    """For a command naming its tenant: the catalog entry, and an owner's session on the
+    tenant's store, bound to the tenant (the caller commits)."""
+    async with owner_engine(settings.database_url) as engine, session_factory(engine)() as s:
+        entry = await catalog.entry_by_slug(s, slug)
+    if entry is None:
+        raise NotFoundError(f"no tenant {slug!r}", field="tenant")
+    target = store_target(settings, entry, secrets)
+    async with owner_engine(target.url) as store:
+        bound = store.execution_options(schema_translate_map=target.translate)
+        async with session_factory(bound)() as session:
+            bind_tenant(session, entry.id)
+            yield entry, session
 
 
 async def create_tenant(

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import re
+import uuid
+
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from membrane.db.base import utcnow
+from membrane.errors import ConflictError, InvalidInputError
 from membrane.tenancy import repository
 from membrane.tenancy.ids import TenantId
-from membrane.tenancy.models import Tenant, User
+from membrane.tenancy.models import OrganizationDomain, Tenant, User
 
 
 async def get_tenant(session: AsyncSession, tenant_id: TenantId) -> Tenant:
@@ -20,3 +26,35 @@ async def find_tenant_by_slug(session: AsyncSession, slug: str) -> Tenant | None
 
 async def find_user_by_email(session: AsyncSession, tenant_id: TenantId, email: str) -> User | None:
     return (await session.scalars(repository.user_by_email(tenant_id, email))).first()
+
+
+_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def check_domain(raw: str) -> str:
+    domain = raw.strip().lower().rstrip(".")
+    labels = domain.split(".")
+    if len(domain) > 253 or len(labels) < 2 or not all(_LABEL.fullmatch(x) for x in labels):
+        raise InvalidInputError(f"{raw!r} is not a domain name", field="domain")
+    return domain
+
+
+async def add_verified_domain(
+    session: AsyncSession, tenant_id: TenantId, organization_id: uuid.UUID, raw: str
+) -> OrganizationDomain:
+    """Record a domain the organization has proven it owns (home-realm discovery and
+    just-in-time provisioning rely on it); a domain belongs to one organization."""
+    domain = check_domain(raw)
+    taken = await session.scalar(
+        select(OrganizationDomain.organization_id).where(
+            OrganizationDomain.tenant_id == tenant_id, OrganizationDomain.domain == domain
+        )
+    )
+    if taken is not None:
+        raise ConflictError(f"{domain} is already an organization's domain", field="domain")
+    record = OrganizationDomain(
+        tenant_id=tenant_id, organization_id=organization_id, domain=domain, verified_at=utcnow()
+    )
+    session.add(record)
+    await session.flush()
+    return record

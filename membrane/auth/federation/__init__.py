@@ -1,0 +1,1 @@
+"""Federation: the identity providers of organizations, through which their people sign in."""
