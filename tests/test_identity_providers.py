@@ -206,9 +206,18 @@ def test_orgs_commands_on_tenants_of_every_strategy(
         stored = asyncio.run(_stored_secrets(tenant_world, slug))
         assert stored and all("top-secret" not in value for value in stored)
         assert {tenant_world.secrets.decrypt(value) for value in stored} == {"top-secret"}
+    # and rotating the keys re-encrypts them there too
+    new = Fernet.generate_key().decode()
+    monkeypatch.setenv("MEMBRANE_SECRET_KEYS", ",".join([new, *settings.secret_keys]))
+    assert main(["tenants", "rotate-secrets"]) == 0
+    for slug in ("pool-a", "bridge-c", "silo-d"):
+        stored = asyncio.run(_stored_secrets(tenant_world, slug, SecretBox([new.encode()])))
+        assert {SecretBox([new.encode()]).decrypt(value) for value in stored} == {"top-secret"}
+    monkeypatch.setenv("MEMBRANE_SECRET_KEYS", ",".join([*settings.secret_keys, new]))
+    assert main(["tenants", "rotate-secrets"]) == 0
 
 
-async def _stored_secrets(world: TenantWorld, slug: str) -> list[str]:
-    async with tenant_session(world.settings, world.secrets, slug) as (_, session):
+async def _stored_secrets(world: TenantWorld, slug: str, box: SecretBox | None = None) -> list[str]:
+    async with tenant_session(world.settings, box or world.secrets, slug) as (_, session):
         values = await session.scalars(select(IdentityProvider.client_secret_secret))
         return [value for value in values if value is not None]

@@ -349,7 +349,11 @@ async def _upgrade_stores(
 
 
 async def rotate_secrets(settings: Settings, secrets: SecretBox) -> int:
-    """Re-encrypt every stored secret with the first key; returns how many there were."""
+    """Re-encrypt every stored secret with the first key (silo URLs in the catalog, and
+    the client secrets of identity providers in every tenant's store); returns how many
+    there were."""
+    from membrane.auth.federation.models import IdentityProvider
+
     async with (
         owner_engine(settings.database_url) as engine,
         session_factory(engine)() as session,
@@ -361,4 +365,21 @@ async def rotate_secrets(settings: Settings, secrets: SecretBox) -> int:
         for tenant in tenants:
             assert tenant.database_url_secret is not None
             tenant.database_url_secret = secrets.rotate(tenant.database_url_secret)
-        return len(tenants)
+        count = len(tenants)
+    for entry in await list_tenants(settings):
+        if entry.status is TenantStatus.PROVISIONING:
+            continue
+        async with tenant_session(settings, secrets, entry.slug) as (_, store):
+            providers = (
+                await store.scalars(
+                    select(IdentityProvider).where(
+                        IdentityProvider.client_secret_secret.is_not(None)
+                    )
+                )
+            ).all()
+            for provider in providers:
+                assert provider.client_secret_secret is not None
+                provider.client_secret_secret = secrets.rotate(provider.client_secret_secret)
+            await store.commit()
+            count += len(providers)
+    return count
