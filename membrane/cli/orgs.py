@@ -14,6 +14,7 @@ from membrane.config import Settings
 from membrane.errors import DomainError, InvalidInputError
 from membrane.secrets import SecretError, secret_box
 from membrane.tenancy import service
+from membrane.tenancy.enums import OrganizationStatus, UserStatus
 from membrane.tenancy.ids import TenantId
 from membrane.tenancy.models import Organization, OrganizationDomain
 from membrane.tenancy.provisioning import tenant_session
@@ -139,6 +140,25 @@ async def _set_enabled(settings: Settings, args: argparse.Namespace, enabled: bo
     return 0
 
 
+async def _set_org_status(settings: Settings, args: argparse.Namespace, active: bool) -> int:
+    status = OrganizationStatus.ACTIVE if active else OrganizationStatus.SUSPENDED
+    async with tenant_session(settings, secret_box(settings), args.tenant) as (entry, session):
+        organization = await registry.organization_by_slug(session, entry.id, args.org)
+        await service.set_organization_status(session, TenantId(entry.id), organization, status)
+        await session.commit()
+    print(f"organization {args.org!r} is {status.value}")
+    return 0
+
+
+async def _set_user_status(settings: Settings, args: argparse.Namespace, active: bool) -> int:
+    status = UserStatus.ACTIVE if active else UserStatus.SUSPENDED
+    async with tenant_session(settings, secret_box(settings), args.tenant) as (entry, session):
+        user = await service.set_user_status(session, TenantId(entry.id), args.email, status)
+        await session.commit()
+    print(f"user {user.email!r} is {status.value}")
+    return 0
+
+
 def add_parsers(commands: Any, settings: Any) -> None:
     orgs = commands.add_parser("orgs", help="organizations' domains and identity providers")
     org_commands = orgs.add_subparsers(dest="orgs_command", required=True)
@@ -174,6 +194,22 @@ def add_parsers(commands: Any, settings: Any) -> None:
     idp.add_argument(
         "--role", action="append", default=[], metavar="GROUP=ROLE", help="groups → tenant role"
     )
+
+    for name, active in (("suspend", False), ("resume", True)):
+        org_status = command(
+            name,
+            "refuse every token of an organization's people, at once"
+            if not active
+            else "let a suspended organization's people in again",
+            lambda s, a, on=active: _set_org_status(s, a, on),
+        )
+        org_status.add_argument("--org", required=True, help="organization slug")
+        user_status = command(
+            f"{name}-user",
+            "refuse a user's tokens, at once" if not active else "let a suspended user in again",
+            lambda s, a, on=active: _set_user_status(s, a, on),
+        )
+        user_status.add_argument("email")
 
     for name, enabled in (("enable-idp", True), ("disable-idp", False)):
         toggle = command(

@@ -9,10 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from membrane.db.base import utcnow
-from membrane.errors import ConflictError, InvalidInputError
+from membrane.errors import ConflictError, InvalidInputError, NotFoundError
 from membrane.tenancy import repository
+from membrane.tenancy.enums import OrganizationKind, OrganizationStatus, UserStatus
 from membrane.tenancy.ids import TenantId
-from membrane.tenancy.models import OrganizationDomain, Tenant, User
+from membrane.tenancy.models import Organization, OrganizationDomain, Tenant, User
 
 
 async def get_tenant(session: AsyncSession, tenant_id: TenantId) -> Tenant:
@@ -58,3 +59,30 @@ async def add_verified_domain(
     session.add(record)
     await session.flush()
     return record
+
+
+async def set_organization_status(
+    session: AsyncSession,
+    tenant_id: TenantId,
+    organization: Organization,
+    status: OrganizationStatus,
+) -> Organization:
+    """Suspend or reactivate an organization: its people's access tokens are refused from
+    the next request on (the principal check; on PostgreSQL the change is announced to
+    every process at commit)."""
+    if organization.kind is OrganizationKind.HOST and status is OrganizationStatus.SUSPENDED:
+        raise ConflictError("the host organization cannot be suspended", field="organization")
+    organization.status = status
+    await session.flush()
+    return organization
+
+
+async def set_user_status(
+    session: AsyncSession, tenant_id: TenantId, email: str, status: UserStatus
+) -> User:
+    user = await find_user_by_email(session, tenant_id, email)
+    if user is None:
+        raise NotFoundError(f"no user {email!r}", field="email")
+    user.status = status
+    await session.flush()
+    return user
