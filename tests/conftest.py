@@ -9,6 +9,7 @@ pytest_plugins = [
     "tests.fixtures.demo",
     "tests.fixtures.api",
     "tests.fixtures.tenants",
+    "tests.fixtures.openid_providers",
 ]
 
 

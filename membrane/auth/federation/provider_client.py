@@ -1,0 +1,222 @@
+"""Talking to one registered OpenID Provider: its discovery document, its signing keys,
+and the validation of the ID tokens it issues.
+
+Every call to a provider is bounded by a timeout, and a provider that fails or is slow
+raises `ProviderUnavailableError`, which concerns that provider's organization alone.
+Keys are cached; a token signed with a key id the cache does not know makes one refetch,
+at most once per `refetch_interval` for that provider, shared by concurrent callers, so a
+stream of forged key ids cannot turn into a stream of requests to the provider.
+
+ID tokens are checked with joserfc: the header's algorithm must be on the provider's
+allow-list (asymmetric only, ADR 0014), the signature must verify with the provider's key,
+and `iss`, `aud`, `azp`, `exp`, `nbf`, `iat` and `nonce` must hold, with a bounded clock
+skew. Each failure has its own reason code; none echoes the token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from joserfc import jwt
+from joserfc.errors import (
+    BadSignatureError,
+    ExpiredTokenError,
+    InvalidClaimError,
+    InvalidTokenError,
+    JoseError,
+    MissingClaimError,
+    UnsupportedAlgorithmError,
+)
+from joserfc.jwk import KeySet
+from joserfc.jws import extract_compact
+
+MAX_TOKEN_LENGTH = 16_384
+
+
+class ProviderUnavailableError(RuntimeError):
+    """The provider did not answer in time, or answered something unusable."""
+
+
+class IdTokenError(ValueError):
+    """An ID token was refused; `reason` says why, in a word fit for logs and clients."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderMetadata:
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+    raw: dict[str, Any]
+
+
+class ProviderClient:
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        discovery_url: str,
+        http: httpx.AsyncClient,
+        timeout_seconds: float = 5.0,
+        refetch_interval_seconds: float = 30.0,
+    ) -> None:
+        self.issuer = issuer.rstrip("/")
+        self.discovery_url = discovery_url
+        self._http = http
+        self._timeout = timeout_seconds
+        self._refetch_interval = refetch_interval_seconds
+        self._metadata: ProviderMetadata | None = None
+        self._keys: KeySet | None = None
+        self._fetched_at = float("-inf")
+        self._lock = asyncio.Lock()
+        self.key_fetches = 0
+
+    async def _get_json(self, url: str) -> dict[str, Any]:
+        try:
+            response = await self._http.get(url, timeout=self._timeout)
+        except httpx.HTTPError as error:
+            raise ProviderUnavailableError(
+                f"the identity provider did not answer ({type(error).__name__})"
+            ) from None
+        if response.status_code != 200:
+            raise ProviderUnavailableError(f"the identity provider answered {response.status_code}")
+        try:
+            document = response.json()
+        except ValueError:
+            raise ProviderUnavailableError("the identity provider answered no JSON") from None
+        if not isinstance(document, dict):
+            raise ProviderUnavailableError("the identity provider answered no JSON object")
+        return document
+
+    async def metadata(self) -> ProviderMetadata:
+        if self._metadata is None:
+            document = await self._get_json(self.discovery_url)
+            issuer = str(document.get("issuer", "")).rstrip("/")
+            if issuer != self.issuer:
+                raise ProviderUnavailableError(
+                    "the discovery document names another issuer than the one registered"
+                )
+            try:
+                self._metadata = ProviderMetadata(
+                    issuer=document["issuer"],
+                    authorization_endpoint=document["authorization_endpoint"],
+                    token_endpoint=document["token_endpoint"],
+                    jwks_uri=document["jwks_uri"],
+                    raw=document,
+                )
+            except KeyError as missing:
+                raise ProviderUnavailableError(
+                    f"the discovery document lacks {missing.args[0]}"
+                ) from None
+        return self._metadata
+
+    async def _fetch_keys(self) -> KeySet:
+        metadata = await self.metadata()
+        document = await self._get_json(metadata.jwks_uri)
+        try:
+            keys = KeySet.import_key_set(document)  # type: ignore[arg-type]
+        except (JoseError, ValueError, TypeError, KeyError):
+            raise ProviderUnavailableError("the identity provider's key set is unusable") from None
+        self.key_fetches += 1
+        self._keys = keys
+        self._fetched_at = time.monotonic()
+        return keys
+
+    async def keys_for(self, kid: str | None) -> KeySet:
+        """The provider's keys, refetched (rate-limited) when `kid` is not among them."""
+        keys = self._keys
+        if keys is not None and (kid is None or _has_kid(keys, kid)):
+            return keys
+        async with self._lock:
+            keys = self._keys
+            if keys is not None and (kid is None or _has_kid(keys, kid)):
+                return keys
+            if keys is None or time.monotonic() - self._fetched_at >= self._refetch_interval:
+                keys = await self._fetch_keys()
+            return keys
+
+    async def validate_id_token(
+        self,
+        token: str,
+        *,
+        client_id: str,
+        algorithms: Sequence[str],
+        nonce: str | None,
+        leeway_seconds: int = 60,
+    ) -> dict[str, Any]:
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise IdTokenError("malformed", "the ID token is too long")
+        try:
+            header = extract_compact(token.encode()).protected
+        except (JoseError, ValueError, TypeError):
+            raise IdTokenError("malformed", "the ID token is not a signed JWT") from None
+        algorithm = header.get("alg")
+        if algorithm not in algorithms:
+            raise IdTokenError(
+                "algorithm_not_allowed",
+                f"the ID token is signed with {algorithm!r}, which this provider may not use",
+            )
+        kid = header.get("kid")
+        keys = await self.keys_for(kid if isinstance(kid, str) else None)
+        if isinstance(kid, str) and not _has_kid(keys, kid):
+            raise IdTokenError("unknown_key", "the ID token names a key the provider does not have")
+        try:
+            decoded = jwt.decode(token, keys, algorithms=list(algorithms))
+        except BadSignatureError:
+            raise IdTokenError(
+                "bad_signature", "the ID token's signature does not verify"
+            ) from None
+        except UnsupportedAlgorithmError:
+            raise IdTokenError(
+                "algorithm_not_allowed", "the ID token's algorithm is refused"
+            ) from None
+        except (JoseError, ValueError, TypeError):
+            raise IdTokenError("malformed", "the ID token cannot be read") from None
+        claims = decoded.claims
+        registry = jwt.JWTClaimsRegistry(
+            leeway=leeway_seconds,
+            iss={"essential": True, "value": self.issuer},
+            sub={"essential": True},
+            aud={"essential": True},
+            exp={"essential": True},
+            iat={"essential": True},
+        )
+        try:
+            registry.validate(claims)
+        except ExpiredTokenError:
+            raise IdTokenError("expired", "the ID token has expired") from None
+        except MissingClaimError as error:
+            raise IdTokenError("missing_claim", f"the ID token lacks {error.claim}") from None
+        except InvalidClaimError as error:
+            reason = {
+                "iss": "wrong_issuer",
+                "iat": "issued_in_future",
+                "nbf": "not_yet_valid",
+            }.get(error.claim, "invalid_claim")
+            raise IdTokenError(reason, f"the ID token's {error.claim} is not acceptable") from None
+        except InvalidTokenError:
+            message = "the ID token's claims are not acceptable"
+            raise IdTokenError("invalid_claim", message) from None
+        audience = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+        if client_id not in audience:
+            raise IdTokenError("wrong_audience", "the ID token is meant for another client")
+        azp = claims.get("azp")
+        if (len(audience) > 1 or azp is not None) and azp != client_id:
+            raise IdTokenError("wrong_azp", "the ID token was issued to another party")
+        if nonce is not None and claims.get("nonce") != nonce:
+            raise IdTokenError("nonce_mismatch", "the ID token's nonce is not this login's")
+        return dict(claims)
+
+
+def _has_kid(keys: KeySet, kid: str) -> bool:
+    return any(key.kid == kid for key in keys.keys)

@@ -1,0 +1,212 @@
+"""ID tokens of organizations' providers, checked against real OpenID Provider processes
+(RS256 and ES256 at once, one rotating its keys mid-test): what they issue is accepted,
+and every forged, stale or misdirected token is refused with its own reason."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from joserfc import jwt
+from joserfc.jwk import JWKRegistry, OctKey
+
+from membrane.auth.federation.provider_client import (
+    IdTokenError,
+    ProviderClient,
+    ProviderUnavailableError,
+)
+from tests.fixtures.openid_providers import OpenIDProvider, _new_key
+
+
+@pytest_asyncio.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient() as client:
+        yield client
+
+
+def client_of(op: OpenIDProvider, http: httpx.AsyncClient, **options: Any) -> ProviderClient:
+    return ProviderClient(
+        issuer=op.issuer,
+        discovery_url=f"{op.issuer}/.well-known/openid-configuration",
+        http=http,
+        **options,
+    )
+
+
+async def check(client: ProviderClient, op: OpenIDProvider, token: str, **options: Any) -> Any:
+    arguments: dict[str, Any] = {
+        "client_id": op.client_id,
+        "algorithms": [op.algorithm],
+        "nonce": None,
+    }
+    return await client.validate_id_token(token, **{**arguments, **options})
+
+
+def forge(op: OpenIDProvider, **changes: Any) -> str:
+    """A token signed with the provider's own key, with claims of the test's choosing."""
+    now = int(time.time())
+    claims = {
+        "iss": op.issuer,
+        "sub": "erin-at-acme",
+        "aud": op.client_id,
+        "iat": now,
+        "exp": now + 300,
+        **changes,
+    }
+    claims = {k: v for k, v in claims.items() if v is not None}
+    key = JWKRegistry.import_key(op.signing_key)
+    header = {"alg": op.algorithm, "kid": op.signing_key["kid"]}
+    return jwt.encode(header, claims, key, algorithms=[op.algorithm])
+
+
+def _b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
+async def test_tokens_the_providers_issue_are_accepted(
+    openid_providers: dict[str, OpenIDProvider], http: httpx.AsyncClient, algorithm: str
+) -> None:
+    op = openid_providers[algorithm]
+    client = client_of(op, http)
+    nonce = secrets.token_urlsafe(16)
+    token = await op.id_token(http, "erin-at-acme", nonce)
+    claims = await check(client, op, token, nonce=nonce)
+    assert (claims["sub"], claims["email"], claims["name"]) == (
+        "erin-at-acme",
+        "erin@acme.example",
+        "Erin Walsh",
+    )
+    # the same token, for another login (its nonce), is refused
+    with pytest.raises(IdTokenError) as refused:
+        await check(client, op, token, nonce="another-login")
+    assert refused.value.reason == "nonce_mismatch"
+
+
+@pytest.mark.parametrize("algorithm", ["RS256", "ES256"])
+async def test_forged_stale_and_misdirected_tokens_are_refused(
+    openid_providers: dict[str, OpenIDProvider], http: httpx.AsyncClient, algorithm: str
+) -> None:
+    op = openid_providers[algorithm]
+    client = client_of(op, http)
+    genuine = await op.id_token(http, "erin-at-acme", "n")
+    header, payload, signature = genuine.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    public = {k: v for k, v in op.signing_key.items() if k not in {"d", "p", "q", "dp", "dq", "qi"}}
+    hmac_with_public_key = jwt.encode(
+        {"alg": "HS256", "kid": op.signing_key["kid"]},
+        claims,
+        OctKey.import_key(json.dumps(public).encode()),
+        algorithms=["HS256"],
+    )
+    now = int(time.time())
+    other_key = _new_key(algorithm)
+    cases = {
+        "bad_signature": ".".join([header, _b64({**claims, "sub": "dana-at-acme"}), signature]),
+        "algorithm_not_allowed": hmac_with_public_key,
+        "expired": forge(op, iat=now - 900, exp=now - 600),
+        "issued_in_future": forge(op, iat=now + 3600, exp=now + 7200),
+        "not_yet_valid": forge(op, nbf=now + 3600),
+        "wrong_audience": forge(op, aud="someone-else"),
+        "wrong_issuer": forge(op, iss="http://127.0.0.1:1"),
+        "wrong_azp": forge(op, aud=[op.client_id, "other"], azp="other"),
+        "missing_claim": forge(op, sub=None),
+        "unknown_key": jwt.encode(
+            {"alg": algorithm, "kid": other_key["kid"]},
+            claims,
+            JWKRegistry.import_key(other_key),
+            algorithms=[algorithm],
+        ),
+        "malformed": "not.a-token",
+    }
+    none_token = f"{_b64({'alg': 'none'})}.{payload}."
+    for reason, token in [*cases.items(), ("algorithm_not_allowed", none_token)]:
+        with pytest.raises(IdTokenError) as refused:
+            await check(client, op, token)
+        assert refused.value.reason == reason, (reason, refused.value.message)
+        assert token not in refused.value.message
+    # a genuine token of an algorithm the registration does not allow
+    with pytest.raises(IdTokenError) as refused:
+        await check(client, op, genuine, algorithms=["PS256"])
+    assert refused.value.reason == "algorithm_not_allowed"
+
+
+async def test_unknown_key_ids_cause_one_refetch_not_a_storm(
+    openid_providers: dict[str, OpenIDProvider], http: httpx.AsyncClient
+) -> None:
+    op = openid_providers["RS256"]
+    client = client_of(op, http, refetch_interval_seconds=30)
+    await check(client, op, await op.id_token(http, "erin-at-acme", "n"))
+    assert client.key_fetches == 1
+    forged = []
+    for _ in range(20):
+        key = _new_key("RS256")
+        forged.append(
+            jwt.encode(
+                {"alg": "RS256", "kid": key["kid"]},
+                {"iss": op.issuer},
+                JWKRegistry.import_key(key),
+                algorithms=["RS256"],
+            )
+        )
+    results = await asyncio.gather(*(check(client, op, t) for t in forged), return_exceptions=True)
+    assert all(isinstance(r, IdTokenError) and r.reason == "unknown_key" for r in results)
+    assert client.key_fetches == 1  # within the interval: no refetch at all
+
+
+async def test_a_provider_rotating_its_keys_mid_test(
+    openid_providers: dict[str, OpenIDProvider], http: httpx.AsyncClient
+) -> None:
+    op = openid_providers["ES256"]
+    client = client_of(op, http, refetch_interval_seconds=0.2)
+    before = await op.id_token(http, "dana-at-acme", "n1")
+    await check(client, op, before)
+    fetches = client.key_fetches
+    # when the provider starts signing with a new key
+    op.rotate_keys()
+    await asyncio.sleep(0.3)
+    after = await op.id_token(http, "dana-at-acme", "n2")
+    assert (
+        json.loads(base64.urlsafe_b64decode(after.split(".")[0] + "=="))["kid"] == op.keys[0]["kid"]
+    )
+    # then its new tokens are accepted after one refetch, and the old ones still are
+    assert (await check(client, op, after))["email"] == "dana@acme.example"
+    assert client.key_fetches == fetches + 1
+    assert (await check(client, op, before))["sub"] == "dana-at-acme"
+
+
+async def test_a_provider_that_is_down_or_slow_fails_alone(
+    openid_providers: dict[str, OpenIDProvider], http: httpx.AsyncClient
+) -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(5)
+        writer.close()
+
+    slow = await asyncio.start_server(silent, "127.0.0.1", 0)
+    slow_port = slow.sockets[0].getsockname()[1]
+    try:
+        for url in (
+            "http://127.0.0.1:1/.well-known/openid-configuration",
+            f"http://127.0.0.1:{slow_port}/.well-known/openid-configuration",
+        ):
+            client = ProviderClient(
+                issuer="http://127.0.0.1:1", discovery_url=url, http=http, timeout_seconds=0.5
+            )
+            started = time.monotonic()
+            with pytest.raises(ProviderUnavailableError, match="did not answer"):
+                await client.metadata()
+            assert time.monotonic() - started < 3
+        # the other providers are not affected
+        op = openid_providers["RS256"]
+        token = await op.id_token(http, "erin-at-acme", "n")
+        assert (await check(client_of(op, http), op, token))["sub"] == "erin-at-acme"
+    finally:
+        slow.close()
