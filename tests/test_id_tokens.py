@@ -10,6 +10,7 @@ import json
 import secrets
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -41,11 +42,15 @@ def client_of(op: OpenIDProvider, http: httpx.AsyncClient, **options: Any) -> Pr
     )
 
 
-async def check(client: ProviderClient, op: OpenIDProvider, token: str, **options: Any) -> Any:
+async def check(
+    client: ProviderClient, op: OpenIDProvider, token: str, nonce: str | None = None, **options: Any
+) -> Any:
+    """Validate as a login with `nonce` would, or (no nonce) as token exchange does."""
     arguments: dict[str, Any] = {
         "client_id": op.client_id,
         "algorithms": [op.algorithm],
-        "nonce": None,
+        "nonce": nonce,
+        "without_nonce": nonce is None,
     }
     return await client.validate_id_token(token, **{**arguments, **options})
 
@@ -126,17 +131,32 @@ async def test_forged_stale_and_misdirected_tokens_are_refused(
             algorithms=[algorithm],
         ),
         "malformed": "not.a-token",
+        "nonce_mismatch": forge(op, nonce="someone-elses-login"),
     }
     none_token = f"{_b64({'alg': 'none'})}.{payload}."
-    for reason, token in [*cases.items(), ("algorithm_not_allowed", none_token)]:
+    oversized = forge(op, padding="x" * 20_000)
+    for reason, token in [
+        *cases.items(),
+        ("algorithm_not_allowed", none_token),
+        ("malformed", oversized),
+    ]:
         with pytest.raises(IdTokenError) as refused:
-            await check(client, op, token)
+            await check(client, op, token, nonce="this-login")
         assert refused.value.reason == reason, (reason, refused.value.message)
         assert token not in refused.value.message
     # a genuine token of an algorithm the registration does not allow
     with pytest.raises(IdTokenError) as refused:
-        await check(client, op, genuine, algorithms=["PS256"])
+        await check(client, op, genuine, nonce="n", algorithms=["PS256"])
     assert refused.value.reason == "algorithm_not_allowed"
+    # a login must say its nonce; algorithms are a list, never one comma-separated string
+    with pytest.raises(ValueError, match="nonce"):
+        await client.validate_id_token(
+            genuine, client_id=op.client_id, algorithms=[algorithm], nonce=None
+        )
+    with pytest.raises(TypeError):
+        await client.validate_id_token(
+            genuine, client_id=op.client_id, algorithms=algorithm, nonce="n"
+        )
 
 
 async def test_unknown_key_ids_cause_one_refetch_not_a_storm(
@@ -183,11 +203,65 @@ async def test_a_provider_rotating_its_keys_mid_test(
     assert (await check(client, op, before))["sub"] == "dana-at-acme"
 
 
+async def test_the_issuer_is_compared_exactly(
+    openid_providers: dict[str, OpenIDProvider], http: httpx.AsyncClient
+) -> None:
+    op = openid_providers["RS256"]
+    client = ProviderClient(
+        issuer=f"{op.issuer}/",
+        discovery_url=f"{op.issuer}/.well-known/openid-configuration",
+        http=http,
+    )
+    with pytest.raises(ProviderUnavailableError, match="another issuer"):
+        await client.metadata()
+
+
+async def test_a_slow_provider_is_asked_once_and_answers_every_caller_in_time(
+    http: httpx.AsyncClient,
+) -> None:
+    stop = asyncio.Event()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await stop.wait()
+        writer.close()
+
+    slow = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = slow.sockets[0].getsockname()[1]
+    try:
+        client = ProviderClient(
+            issuer=f"http://127.0.0.1:{port}",
+            discovery_url=f"http://127.0.0.1:{port}/.well-known/openid-configuration",
+            http=http,
+            timeout_seconds=0.5,
+        )
+        forged = forge(
+            OpenIDProvider("RS256", Path("."), keys=[_new_key("RS256")], port=port), nonce="n"
+        )
+        started = time.monotonic()
+        results = await asyncio.gather(
+            *(
+                client.validate_id_token(
+                    forged, client_id="membrane", algorithms=["RS256"], nonce="n"
+                )
+                for _ in range(10)
+            ),
+            return_exceptions=True,
+        )
+        assert all(isinstance(r, ProviderUnavailableError) for r in results), results
+        assert client.fetch_attempts == 1  # the failure is remembered, not retried per login
+        assert time.monotonic() - started < 2.5
+    finally:
+        stop.set()
+        slow.close()
+
+
 async def test_a_provider_that_is_down_or_slow_fails_alone(
     openid_providers: dict[str, OpenIDProvider], http: httpx.AsyncClient
 ) -> None:
+    stop = asyncio.Event()
+
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await asyncio.sleep(5)
+        await stop.wait()
         writer.close()
 
     slow = await asyncio.start_server(silent, "127.0.0.1", 0)
@@ -207,6 +281,7 @@ async def test_a_provider_that_is_down_or_slow_fails_alone(
         # the other providers are not affected
         op = openid_providers["RS256"]
         token = await op.id_token(http, "erin-at-acme", "n")
-        assert (await check(client_of(op, http), op, token))["sub"] == "erin-at-acme"
+        assert (await check(client_of(op, http), op, token, "n"))["sub"] == "erin-at-acme"
     finally:
+        stop.set()
         slow.close()

@@ -67,7 +67,8 @@ def test_settings_are_normalised() -> None:
         ),
         production=False,
     )
-    assert checked.issuer == "http://127.0.0.1:9000"
+    # the issuer is kept exactly (tokens' `iss` must equal it); discovery is derived from it
+    assert checked.issuer == "http://127.0.0.1:9000/"
     assert checked.discovery_url == "http://127.0.0.1:9000/.well-known/openid-configuration"
     assert checked.scopes == "openid email"
     assert checked.algorithms == "ES256,RS256"
@@ -150,7 +151,7 @@ def test_orgs_commands_on_tenants_of_every_strategy(
                     "--org",
                     "acme",
                     "--issuer",
-                    "https://login.acme.example/",
+                    "https://login.acme.example",
                 ]
             )
             == 0
@@ -197,8 +198,13 @@ def test_orgs_commands_on_tenants_of_every_strategy(
             == 1
         )
         assert main([*base, "add-domain", "--tenant", slug, "--org", "nobody", "x.example"]) == 1
+        monkeypatch.setattr("sys.stdin", io.StringIO("\n"))
+        empty_secret = [*base, "add-idp", "--tenant", slug, "--org", "globex"]
+        empty_secret += ["--issuer", "https://idp.globex.example", "--client-id", "x"]
+        assert main([*empty_secret, "--client-secret-stdin"]) == 2
         err = capsys.readouterr().err
         assert "asymmetric" in err and "already" in err and "no organization 'nobody'" in err
+        assert "client secret read from standard input is empty" in err
         assert "top-secret" not in err
     assert main(["orgs", "list", "--tenant", "ghost"]) == 1
     # the client secret sits in each tenant's own store, encrypted

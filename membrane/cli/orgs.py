@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import sys
 from typing import Any
@@ -26,10 +27,30 @@ def _fail(error: Exception) -> int:
 
 
 def _run(settings: Settings, work: Any) -> int:
+    from sqlalchemy.exc import DBAPIError
+
+    from membrane.tenancy.provisioning import describe_failure
+
     try:
         return int(asyncio.run(work))
     except (DomainError, SecretError) as error:
         return _fail(error)
+    except (DBAPIError, OSError) as error:
+        print(f"error: the tenant's database failed ({describe_failure(error)})", file=sys.stderr)
+        return 1
+
+
+def _read_secret() -> str:
+    """The client secret from standard input: typed without echo on a terminal."""
+    if sys.stdin.isatty():
+        secret = getpass.getpass("client secret: ")
+    else:
+        secret = sys.stdin.readline().strip()
+    if not secret:
+        raise InvalidInputError(
+            "the client secret read from standard input is empty", field="clientSecret"
+        )
+    return secret
 
 
 async def _list(settings: Settings, args: argparse.Namespace) -> int:
@@ -96,7 +117,7 @@ def _role_mapping(pairs: list[str]) -> dict[str, str]:
 
 
 async def _add_idp(settings: Settings, args: argparse.Namespace) -> int:
-    secret = sys.stdin.readline().strip() if args.client_secret_stdin else None
+    secret = _read_secret() if args.client_secret_stdin else None
     provider_settings = ProviderSettings(
         issuer=args.issuer,
         client_id=args.client_id,

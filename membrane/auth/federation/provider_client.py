@@ -1,11 +1,15 @@
 """Talking to one registered OpenID Provider: its discovery document, its signing keys,
 and the validation of the ID tokens it issues.
 
-Every call to a provider is bounded by a timeout, and a provider that fails or is slow
-raises `ProviderUnavailableError`, which concerns that provider's organization alone.
-Keys are cached; a token signed with a key id the cache does not know makes one refetch,
-at most once per `refetch_interval` for that provider, shared by concurrent callers, so a
-stream of forged key ids cannot turn into a stream of requests to the provider.
+Every call to a provider is bounded by a total timeout (connecting, sending, reading,
+and waiting for another caller's fetch), answers are capped in size, and a provider that
+fails or is slow raises `ProviderUnavailableError`, which concerns that provider's
+organization alone. Fetches are made one at a time per provider and remembered, failures
+included: after a failure, callers get the same error without asking again until
+`refetch_interval` has passed. Keys are cached; a token signed with a key id the cache
+does not know makes one refetch, at most once per `refetch_interval`, so a stream of
+forged key ids cannot turn into a stream of requests to the provider (and a provider's
+new key is picked up within that interval).
 
 ID tokens are checked with joserfc: the header's algorithm must be on the provider's
 allow-list (asymmetric only, ADR 0014), the signature must verify with the provider's key,
@@ -36,6 +40,7 @@ from joserfc.jwk import KeySet
 from joserfc.jws import extract_compact
 
 MAX_TOKEN_LENGTH = 16_384
+MAX_DOCUMENT_BYTES = 1_048_576
 
 
 class ProviderUnavailableError(RuntimeError):
@@ -70,7 +75,8 @@ class ProviderClient:
         timeout_seconds: float = 5.0,
         refetch_interval_seconds: float = 30.0,
     ) -> None:
-        self.issuer = issuer.rstrip("/")
+        # Compared exactly, as OpenID Connect Discovery requires (a trailing "/" matters).
+        self.issuer = issuer
         self.discovery_url = discovery_url
         self._http = http
         self._timeout = timeout_seconds
@@ -78,16 +84,21 @@ class ProviderClient:
         self._metadata: ProviderMetadata | None = None
         self._keys: KeySet | None = None
         self._fetched_at = float("-inf")
+        self._failure: ProviderUnavailableError | None = None
         self._lock = asyncio.Lock()
         self.key_fetches = 0
+        self.fetch_attempts = 0
 
     async def _get_json(self, url: str) -> dict[str, Any]:
         try:
-            response = await self._http.get(url, timeout=self._timeout)
-        except httpx.HTTPError as error:
+            async with asyncio.timeout(self._timeout):
+                response = await self._http.get(url, timeout=self._timeout)
+        except (httpx.HTTPError, TimeoutError) as error:
             raise ProviderUnavailableError(
                 f"the identity provider did not answer ({type(error).__name__})"
             ) from None
+        if len(response.content) > MAX_DOCUMENT_BYTES:
+            raise ProviderUnavailableError("the identity provider answered too much")
         if response.status_code != 200:
             raise ProviderUnavailableError(f"the identity provider answered {response.status_code}")
         try:
@@ -100,29 +111,59 @@ class ProviderClient:
 
     async def metadata(self) -> ProviderMetadata:
         if self._metadata is None:
-            document = await self._get_json(self.discovery_url)
-            issuer = str(document.get("issuer", "")).rstrip("/")
-            if issuer != self.issuer:
-                raise ProviderUnavailableError(
-                    "the discovery document names another issuer than the one registered"
-                )
-            try:
-                self._metadata = ProviderMetadata(
-                    issuer=document["issuer"],
-                    authorization_endpoint=document["authorization_endpoint"],
-                    token_endpoint=document["token_endpoint"],
-                    jwks_uri=document["jwks_uri"],
-                    raw=document,
-                )
-            except KeyError as missing:
-                raise ProviderUnavailableError(
-                    f"the discovery document lacks {missing.args[0]}"
-                ) from None
+            await self._refresh(keys=False)
+        assert self._metadata is not None
         return self._metadata
 
+    async def _discover(self) -> ProviderMetadata:
+        document = await self._get_json(self.discovery_url)
+        if document.get("issuer") != self.issuer:
+            raise ProviderUnavailableError(
+                "the discovery document names another issuer than the one registered"
+            )
+        try:
+            return ProviderMetadata(
+                issuer=document["issuer"],
+                authorization_endpoint=document["authorization_endpoint"],
+                token_endpoint=document["token_endpoint"],
+                jwks_uri=document["jwks_uri"],
+                raw=document,
+            )
+        except KeyError as missing:
+            raise ProviderUnavailableError(
+                f"the discovery document lacks {missing.args[0]}"
+            ) from None
+
+    async def _refresh(self, *, keys: bool) -> None:
+        """Fetch what is missing (discovery; keys when asked), one caller at a time, within
+        the total timeout; a failure is remembered for `refetch_interval`."""
+        try:
+            async with asyncio.timeout(self._timeout * 2):
+                async with self._lock:
+                    if self._failure is not None and not self._may_fetch():
+                        raise self._failure
+                    if self._metadata is not None and not keys:
+                        return
+                    self.fetch_attempts += 1
+                    try:
+                        if self._metadata is None:
+                            self._metadata = await self._discover()
+                        if keys:
+                            await self._fetch_keys()
+                    except ProviderUnavailableError as error:
+                        self._failure = error
+                        self._fetched_at = time.monotonic()
+                        raise
+                    self._failure = None
+        except TimeoutError:
+            raise ProviderUnavailableError("the identity provider did not answer in time") from None
+
+    def _may_fetch(self) -> bool:
+        return time.monotonic() - self._fetched_at >= self._refetch_interval
+
     async def _fetch_keys(self) -> KeySet:
-        metadata = await self.metadata()
-        document = await self._get_json(metadata.jwks_uri)
+        assert self._metadata is not None
+        document = await self._get_json(self._metadata.jwks_uri)
         try:
             keys = KeySet.import_key_set(document)  # type: ignore[arg-type]
         except (JoseError, ValueError, TypeError, KeyError):
@@ -137,13 +178,10 @@ class ProviderClient:
         keys = self._keys
         if keys is not None and (kid is None or _has_kid(keys, kid)):
             return keys
-        async with self._lock:
-            keys = self._keys
-            if keys is not None and (kid is None or _has_kid(keys, kid)):
-                return keys
-            if keys is None or time.monotonic() - self._fetched_at >= self._refetch_interval:
-                keys = await self._fetch_keys()
-            return keys
+        if keys is None or self._may_fetch():
+            await self._refresh(keys=True)
+        assert self._keys is not None
+        return self._keys
 
     async def validate_id_token(
         self,
@@ -153,7 +191,14 @@ class ProviderClient:
         algorithms: Sequence[str],
         nonce: str | None,
         leeway_seconds: int = 60,
+        without_nonce: bool = False,
     ) -> dict[str, Any]:
+        """The token's claims, or `IdTokenError`. A login must pass its nonce; only flows
+        that have none (token exchange) say so with `without_nonce=True`."""
+        if isinstance(algorithms, str):
+            raise TypeError("algorithms is a sequence of names, not one string")
+        if (nonce is None or nonce == "") != without_nonce:
+            raise ValueError("pass the login's nonce, or without_nonce=True, not both")
         if len(token) > MAX_TOKEN_LENGTH:
             raise IdTokenError("malformed", "the ID token is too long")
         try:
@@ -164,7 +209,7 @@ class ProviderClient:
         if algorithm not in algorithms:
             raise IdTokenError(
                 "algorithm_not_allowed",
-                f"the ID token is signed with {algorithm!r}, which this provider may not use",
+                "the ID token is signed with an algorithm this provider may not use",
             )
         kid = header.get("kid")
         keys = await self.keys_for(kid if isinstance(kid, str) else None)
@@ -213,7 +258,7 @@ class ProviderClient:
         azp = claims.get("azp")
         if (len(audience) > 1 or azp is not None) and azp != client_id:
             raise IdTokenError("wrong_azp", "the ID token was issued to another party")
-        if nonce is not None and claims.get("nonce") != nonce:
+        if not without_nonce and claims.get("nonce") != nonce:
             raise IdTokenError("nonce_mismatch", "the ID token's nonce is not this login's")
         return dict(claims)
 

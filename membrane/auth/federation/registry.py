@@ -45,6 +45,8 @@ class ProviderSettings:
 
 def _check_url(value: str, field_name: str, *, production: bool) -> str:
     url = value.strip()
+    if len(url) > 500:
+        raise InvalidInputError(f"{field_name} must be at most 500 characters", field=field_name)
     parts = urlsplit(url)
     allowed = {"https"} if production else {"https", "http"}
     if parts.scheme not in allowed or not parts.hostname:
@@ -59,8 +61,9 @@ def _check_url(value: str, field_name: str, *, production: bool) -> str:
 
 def check_settings(settings: ProviderSettings, *, production: bool) -> ProviderSettings:
     """The settings, normalised, or an `InvalidInputError` naming the field at fault."""
-    issuer = _check_url(settings.issuer, "issuer", production=production).rstrip("/")
-    discovery = settings.discovery_url or f"{issuer}/.well-known/openid-configuration"
+    # Kept exactly as given: ID tokens' `iss` must equal it, trailing "/" included.
+    issuer = _check_url(settings.issuer, "issuer", production=production)
+    discovery = settings.discovery_url or f"{issuer.rstrip('/')}/.well-known/openid-configuration"
     discovery = _check_url(discovery, "discoveryUrl", production=production)
     client_id = settings.client_id.strip()
     if not client_id or len(client_id) > 255:
@@ -187,7 +190,7 @@ async def set_enabled(
             select(IdentityProvider).where(
                 IdentityProvider.tenant_id == tenant_id,
                 IdentityProvider.organization_id == organization_id,
-                IdentityProvider.issuer == issuer.rstrip("/"),
+                IdentityProvider.issuer == issuer.strip(),
             )
         )
     ).one_or_none()
