@@ -10,6 +10,7 @@ import json
 import secrets
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,23 @@ def forge(op: OpenIDProvider, **changes: Any) -> str:
     key = JWKRegistry.import_key(op.signing_key)
     header = {"alg": op.algorithm, "kid": op.signing_key["kid"]}
     return jwt.encode(header, claims, key, algorithms=[op.algorithm])
+
+
+@asynccontextmanager
+async def silent_server() -> AsyncIterator[int]:
+    """A port where connections are accepted and never answered: a provider that hangs."""
+    stop = asyncio.Event()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await stop.wait()
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        stop.set()
+        server.close()
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -219,15 +237,7 @@ async def test_the_issuer_is_compared_exactly(
 async def test_a_slow_provider_is_asked_once_and_answers_every_caller_in_time(
     http: httpx.AsyncClient,
 ) -> None:
-    stop = asyncio.Event()
-
-    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await stop.wait()
-        writer.close()
-
-    slow = await asyncio.start_server(silent, "127.0.0.1", 0)
-    port = slow.sockets[0].getsockname()[1]
-    try:
+    async with silent_server() as port:
         client = ProviderClient(
             issuer=f"http://127.0.0.1:{port}",
             discovery_url=f"http://127.0.0.1:{port}/.well-known/openid-configuration",
@@ -250,23 +260,12 @@ async def test_a_slow_provider_is_asked_once_and_answers_every_caller_in_time(
         assert all(isinstance(r, ProviderUnavailableError) for r in results), results
         assert client.fetch_attempts == 1  # the failure is remembered, not retried per login
         assert time.monotonic() - started < 2.5
-    finally:
-        stop.set()
-        slow.close()
 
 
 async def test_a_provider_that_is_down_or_slow_fails_alone(
     openid_providers: dict[str, OpenIDProvider], http: httpx.AsyncClient
 ) -> None:
-    stop = asyncio.Event()
-
-    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await stop.wait()
-        writer.close()
-
-    slow = await asyncio.start_server(silent, "127.0.0.1", 0)
-    slow_port = slow.sockets[0].getsockname()[1]
-    try:
+    async with silent_server() as slow_port:
         for url in (
             "http://127.0.0.1:1/.well-known/openid-configuration",
             f"http://127.0.0.1:{slow_port}/.well-known/openid-configuration",
@@ -282,6 +281,3 @@ async def test_a_provider_that_is_down_or_slow_fails_alone(
         op = openid_providers["RS256"]
         token = await op.id_token(http, "erin-at-acme", "n")
         assert (await check(client_of(op, http), op, token, "n"))["sub"] == "erin-at-acme"
-    finally:
-        stop.set()
-        slow.close()
