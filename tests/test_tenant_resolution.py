@@ -4,7 +4,6 @@ clear errors for unknown, foreign, suspended, half-created and unreachable tenan
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from typing import Any
 
 import pytest
@@ -108,9 +107,7 @@ async def test_an_unreachable_silo_fails_alone(
                 .where(Tenant.id == entry.id)
                 .values(database_url_secret=world.secrets.encrypt(unreachable))
             )
-        token = served_world.runtime.tokens.mint(
-            subject=uuid.uuid4(), tenant_id=entry.id, organization_id=uuid.uuid4(), ttl_seconds=60
-        )
+        token = served_world.stranger_token(entry.id)
         down = await served_world.graphql(token, VIEWER)
         assert _error(down) == (
             503,
@@ -156,12 +153,7 @@ async def test_a_half_created_tenant_is_refused_until_creation_resumes(
         )
     entries = {e.slug: e for e in await _entries(world)}
     assert entries["late"].status is TenantStatus.PROVISIONING
-    token = served_world.runtime.tokens.mint(
-        subject=uuid.uuid4(),
-        tenant_id=entries["late"].id,
-        organization_id=uuid.uuid4(),
-        ttl_seconds=60,
-    )
+    token = served_world.stranger_token(entries["late"].id)
     refused = await served_world.graphql(token, VIEWER)
     assert _error(refused) == (503, "UNAVAILABLE", "tenant 'late' is still being provisioned")
     # running the command again, with the database fixed, finishes the job

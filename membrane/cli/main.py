@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from membrane.cli import failures
 from membrane.config import ConfigurationError, Settings
 
 
@@ -48,7 +49,7 @@ def _upgrade_all(settings: Settings, revision: str, only: list[str] | None = Non
     try:
         results = asyncio.run(upgrade_all(settings, secret_box(settings), revision, only))
     except NotFoundError as error:
-        return _domain_error(error)
+        return failures.report(error)
     print(f"default database (tenant catalog and pooled tenants) upgraded to {revision}")
     for result in results:
         outcome = "ok" if result.ok else "FAILED"
@@ -66,13 +67,6 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_tenants_migrate(args: argparse.Namespace) -> int:
     return _upgrade_all(_settings(), "head", args.slugs or None)
-
-
-def _domain_error(error: Exception) -> int:
-    from membrane.errors import InvalidInputError
-
-    print(f"error: {error}", file=sys.stderr)
-    return 2 if isinstance(error, InvalidInputError) else 1
 
 
 def _database_url(raw: str | None) -> str | None:
@@ -102,7 +96,7 @@ def cmd_tenants_create(args: argparse.Namespace) -> int:
             )
         )
     except (DomainError, SecretError) as error:
-        return _domain_error(error)
+        return failures.report(error)
     except Exception as error:
         print(
             f"error: tenant {args.slug!r} could not be provisioned ({describe_failure(error)}); "
@@ -151,7 +145,7 @@ def _set_status(args: argparse.Namespace, status_name: str) -> int:
     try:
         entry = asyncio.run(set_status(_settings(), args.slug, TenantStatus(status_name)))
     except DomainError as error:
-        return _domain_error(error)
+        return failures.report(error)
     print(f"tenant {entry.slug!r} is {entry.status.value}")
     return 0
 
@@ -172,7 +166,7 @@ def cmd_tenants_rotate_secrets(args: argparse.Namespace) -> int:
     try:
         count = asyncio.run(rotate_secrets(settings, secret_box(settings)))
     except SecretError as error:
-        return _domain_error(error)
+        return failures.report(error)
     print(f"{count} secret(s) re-encrypted with the first key of MEMBRANE_SECRET_KEYS")
     return 0
 
@@ -197,7 +191,7 @@ def cmd_tenants_move(args: argparse.Namespace) -> int:
             )
         )
     except (DomainError, SecretError) as error:
-        return _domain_error(error)
+        return failures.report(error)
     except Exception as error:
         print(
             f"error: tenant {args.slug!r} was not moved ({describe_failure(error)}); "

@@ -11,6 +11,7 @@ from typing import Any
 
 from membrane.auth.federation import registry
 from membrane.auth.federation.registry import ProviderSettings
+from membrane.cli import failures
 from membrane.config import Settings
 from membrane.errors import DomainError, InvalidInputError
 from membrane.secrets import SecretError, secret_box
@@ -21,11 +22,6 @@ from membrane.tenancy.models import Organization, OrganizationDomain
 from membrane.tenancy.provisioning import tenant_session
 
 
-def _fail(error: Exception) -> int:
-    print(f"error: {error}", file=sys.stderr)
-    return 2 if isinstance(error, InvalidInputError) else 1
-
-
 def _run(settings: Settings, work: Any) -> int:
     from sqlalchemy.exc import DBAPIError
 
@@ -34,7 +30,7 @@ def _run(settings: Settings, work: Any) -> int:
     try:
         return int(asyncio.run(work))
     except (DomainError, SecretError) as error:
-        return _fail(error)
+        return failures.report(error)
     except (DBAPIError, OSError) as error:
         print(f"error: the tenant's database failed ({describe_failure(error)})", file=sys.stderr)
         return 1

@@ -37,20 +37,17 @@ def is_sqlite(url: URL | str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Let SQLAlchemy, not the driver, decide when transactions begin, so SAVEPOINTs work.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+def _sqlite_pragmas(foreign_keys: bool) -> Any:
+    def pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin, so SAVEPOINTs work.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
 
-
-def _sqlite_foreign_keys_off(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=OFF")
-    cursor.close()
+    return pragmas
 
 
 def _sqlite_begin(connection: Any) -> None:
@@ -99,9 +96,7 @@ def create_engine(
     url = async_url(raw_url)
     if url.get_backend_name() == "sqlite":
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": connect_timeout})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        if not sqlite_foreign_keys:
-            event.listen(engine.sync_engine, "connect", _sqlite_foreign_keys_off)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(sqlite_foreign_keys))
         if attach:
             for alias in attach:
                 if not alias.isidentifier():

@@ -12,19 +12,19 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from membrane.errors import InvalidInputError
 from membrane.tenancy.enums import TenantStatus, TenantStrategy
 from membrane.tenancy.models import Tenant
 
-# A DNS label: it becomes the tenant's host name, `{slug}.example.com`.
-_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+# A DNS label (lowercase): a tenant's slug becomes its host name, `{slug}.example.com`.
+DNS_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
 def check_slug(slug: str) -> str:
-    if not _SLUG.fullmatch(slug):
+    if not DNS_LABEL.fullmatch(slug):
         raise InvalidInputError(
             f"{slug!r} is not a tenant slug: a slug is a DNS label of 1 to 63 lowercase "
             "letters, digits and hyphens, not starting or ending with a hyphen",
@@ -62,14 +62,17 @@ class CatalogEntry:
         )
 
 
-async def entry_by_id(session: AsyncSession, tenant_id: uuid.UUID) -> CatalogEntry | None:
-    tenant = (await session.execute(select(Tenant).where(Tenant.id == tenant_id))).scalar()
+async def _entry(session: AsyncSession, criterion: ColumnElement[bool]) -> CatalogEntry | None:
+    tenant = (await session.execute(select(Tenant).where(criterion))).scalar()
     return None if tenant is None else CatalogEntry.of(tenant)
+
+
+async def entry_by_id(session: AsyncSession, tenant_id: uuid.UUID) -> CatalogEntry | None:
+    return await _entry(session, Tenant.id == tenant_id)
 
 
 async def entry_by_slug(session: AsyncSession, slug: str) -> CatalogEntry | None:
-    tenant = (await session.execute(select(Tenant).where(Tenant.slug == slug))).scalar()
-    return None if tenant is None else CatalogEntry.of(tenant)
+    return await _entry(session, Tenant.slug == slug)
 
 
 async def all_entries(session: AsyncSession) -> list[CatalogEntry]:

@@ -44,12 +44,6 @@ def bind_tenant(session: Session | Any, tenant_id: uuid.UUID | None) -> None:
     target.info[TENANT_KEY] = tenant_id
 
 
-def session_tenant(session: Session | Any) -> uuid.UUID | None:
-    target = getattr(session, "sync_session", session)
-    value: uuid.UUID | None = target.info.get(TENANT_KEY)
-    return value
-
-
 @event.listens_for(Session, "after_begin")
 def _set_database_tenant(
     session: Session, _transaction: SessionTransaction, connection: Connection

@@ -26,7 +26,7 @@ from sqlalchemy import Table, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from membrane.config import Settings
-from membrane.db.engine import is_sqlite, session_factory
+from membrane.db.engine import session_factory
 from membrane.db.registry import Base
 from membrane.errors import ConflictError, InvalidInputError, NotFoundError
 from membrane.secrets import SecretBox
@@ -36,15 +36,14 @@ from membrane.tenancy.enums import TenantStatus, TenantStrategy
 from membrane.tenancy.models import Tenant
 from membrane.tenancy.provisioning import (
     StoreTarget,
-    check_database_url,
+    bridge_location,
+    check_store_url,
     migrate_store,
     owner_engine,
     prepare_store,
-    sqlite_bridge_file,
     store_target,
     target_connection,
 )
-from membrane.tenancy.stores import bridge_schema
 
 _BATCH = 1000
 
@@ -106,21 +105,13 @@ async def _copy(
 def _destination(
     settings: Settings, entry: CatalogEntry, to: TenantStrategy, url: str | None, box: SecretBox
 ) -> CatalogEntry:
-    if to is TenantStrategy.SILO:
-        if not url:
-            raise InvalidInputError("moving to silo needs --database-url", field="database_url")
-        check_database_url(url)
-        return replace(entry, strategy=to, location=None, database_url_secret=box.encrypt(url))
+    check_store_url(to, url)
     if url:
-        raise InvalidInputError("--database-url is for silo tenants only", field="database_url")
-    if to is TenantStrategy.BRIDGE:
-        location = (
-            sqlite_bridge_file(settings.database_url, entry.slug)
-            if is_sqlite(settings.database_url)
-            else bridge_schema(entry.id)
-        )
-        return replace(entry, strategy=to, location=location, database_url_secret=None)
-    return replace(entry, strategy=to, location=None, database_url_secret=None)
+        return replace(entry, strategy=to, location=None, database_url_secret=box.encrypt(url))
+    location = (
+        bridge_location(settings, entry.id, entry.slug) if to is TenantStrategy.BRIDGE else None
+    )
+    return replace(entry, strategy=to, location=location, database_url_secret=None)
 
 
 async def _set_catalog(settings: Settings, entry: CatalogEntry, status: TenantStatus) -> None:

@@ -10,6 +10,7 @@ resumes it.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -63,6 +64,23 @@ def sqlite_bridge_file(database_url: str, slug: str) -> str:
         )
     main = Path(database).resolve()
     return str(main.with_name(f"{main.stem}.tenants") / f"{slug}.db")
+
+
+def check_store_url(strategy: TenantStrategy, database_url: str | None) -> None:
+    """A silo needs its database URL, and only a silo takes one."""
+    if strategy is TenantStrategy.SILO:
+        if not database_url:
+            raise InvalidInputError("a silo tenant needs --database-url", field="database_url")
+        check_database_url(database_url)
+    elif database_url:
+        raise InvalidInputError("--database-url is for silo tenants only", field="database_url")
+
+
+def bridge_location(settings: Settings, tenant_id: uuid.UUID, slug: str) -> str:
+    """A bridge tenant's schema (PostgreSQL) or attached database file (SQLite)."""
+    if is_sqlite(settings.database_url):
+        return sqlite_bridge_file(settings.database_url, slug)
+    return bridge_schema(tenant_id)
 
 
 def store_target(settings: Settings, entry: CatalogEntry, secrets: SecretBox) -> StoreTarget:
@@ -191,12 +209,7 @@ async def create_tenant(
 ) -> CatalogEntry:
     """Create (or resume creating) a tenant and its store; it is ACTIVE when this returns."""
     check_slug(slug)
-    if strategy is TenantStrategy.SILO and not database_url:
-        raise InvalidInputError("a silo tenant needs --database-url", field="database_url")
-    if strategy is not TenantStrategy.SILO and database_url:
-        raise InvalidInputError("--database-url is for silo tenants only", field="database_url")
-    if database_url:
-        check_database_url(database_url)
+    check_store_url(strategy, database_url)
     async with owner_engine(settings.database_url) as engine:
         async with session_factory(engine)() as session, session.begin():
             tenant = (await session.execute(select(Tenant).where(Tenant.slug == slug))).scalar()
@@ -218,12 +231,8 @@ async def create_tenant(
                     field="strategy",
                 )
             if strategy is TenantStrategy.BRIDGE:
-                tenant.location = (
-                    sqlite_bridge_file(settings.database_url, slug)
-                    if is_sqlite(settings.database_url)
-                    else bridge_schema(tenant.id)
-                )
-            if strategy is TenantStrategy.SILO and database_url:
+                tenant.location = bridge_location(settings, tenant.id, slug)
+            if database_url:
                 tenant.database_url_secret = secrets.encrypt(database_url)
             if name:
                 tenant.name = name

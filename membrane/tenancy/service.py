@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 
 from sqlalchemy import select
@@ -11,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from membrane.db.base import utcnow
 from membrane.errors import ConflictError, InvalidInputError, NotFoundError
 from membrane.tenancy import repository
+from membrane.tenancy.catalog import DNS_LABEL
 from membrane.tenancy.enums import OrganizationKind, OrganizationStatus, UserStatus
 from membrane.tenancy.ids import TenantId
 from membrane.tenancy.models import Organization, OrganizationDomain, Tenant, User
@@ -29,13 +29,10 @@ async def find_user_by_email(session: AsyncSession, tenant_id: TenantId, email: 
     return (await session.scalars(repository.user_by_email(tenant_id, email))).first()
 
 
-_LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
-
-
 def check_domain(raw: str) -> str:
     domain = raw.strip().lower().rstrip(".")
     labels = domain.split(".")
-    if len(domain) > 253 or len(labels) < 2 or not all(_LABEL.fullmatch(x) for x in labels):
+    if len(domain) > 253 or len(labels) < 2 or not all(DNS_LABEL.fullmatch(x) for x in labels):
         raise InvalidInputError(f"{raw!r} is not a domain name", field="domain")
     return domain
 

@@ -104,12 +104,10 @@ class StoreRegistry:
             return store
         store, own_engine = self._open(entry)
         if found is not None and found[1] is not None:
-            self._dispose_later(found[1])  # the store the tenant moved away from
+            # the store the tenant moved away from
+            _dispose_in_background(found[1], self._pending)
         self._stores[entry.id] = (store, own_engine, where)
         return store
-
-    def _dispose_later(self, engine: AsyncEngine) -> None:
-        _dispose_in_background(engine, self._pending)
 
     def _open(self, entry: CatalogEntry) -> tuple[Store, AsyncEngine | None]:
         if entry.strategy is TenantStrategy.BRIDGE:
