@@ -30,7 +30,6 @@ from membrane.db.engine import session_factory
 from membrane.db.registry import Base
 from membrane.errors import ConflictError, InvalidInputError, NotFoundError
 from membrane.secrets import SecretBox
-from membrane.tenancy import catalog
 from membrane.tenancy.catalog import CatalogEntry
 from membrane.tenancy.enums import TenantStatus, TenantStrategy
 from membrane.tenancy.models import Tenant
@@ -158,10 +157,10 @@ async def move_tenant(
     drain_seconds: float = 5.0,
 ) -> MoveReport:
     async with owner_engine(settings.database_url) as engine, session_factory(engine)() as session:
-        entry = await catalog.entry_by_slug(session, slug)
-        created = await session.scalar(select(Tenant.created_at).where(Tenant.slug == slug))
-    if entry is None:
+        tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
         raise NotFoundError(f"no tenant {slug!r}", field="slug")
+    entry, created = CatalogEntry.of(tenant), tenant.created_at
     if entry.status is TenantStatus.PROVISIONING:
         raise ConflictError(f"tenant {slug!r} is still being provisioned; it cannot move now")
     # An interrupted move left MOVING behind: this run starts it over.
