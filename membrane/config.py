@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class Environment(StrEnum):
@@ -49,6 +50,14 @@ def _int(name: str, default: int, *, minimum: int = 1) -> int:
     return value
 
 
+def _url(name: str, default: str) -> str:
+    raw = (os.environ.get(name) or default).strip().rstrip("/")
+    parts = urlsplit(raw)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query:
+        raise ConfigurationError(f"{name} must be an http(s) URL without a query, not {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     env: Environment = Environment.DEVELOPMENT
@@ -58,6 +67,13 @@ class Settings:
     issuer: str = "http://localhost:8000"
     audience: str = "membrane"
     dev_token_ttl_seconds: int = 8 * 3600
+    frontend_url: str = "http://localhost:3000"
+    access_token_ttl_seconds: int = 600
+    refresh_token_ttl_seconds: int = 14 * 24 * 3600
+    session_max_age_seconds: int = 30 * 24 * 3600
+    refresh_reuse_grace_seconds: int = 0
+    provider_timeout_seconds: int = 5
+    provider_refetch_seconds: int = 30
     token_leeway_seconds: int = 30
     tenant_header: str = "X-Membrane-Tenant"
     tenant_source: TenantSource = TenantSource.HEADER
@@ -112,6 +128,23 @@ class Settings:
             audience=os.environ.get("MEMBRANE_AUDIENCE") or d.audience,
             dev_token_ttl_seconds=_int(
                 "MEMBRANE_DEV_TOKEN_TTL", d.dev_token_ttl_seconds, minimum=30
+            ),
+            frontend_url=_url("MEMBRANE_FRONTEND_URL", d.frontend_url),
+            access_token_ttl_seconds=_int(
+                "MEMBRANE_ACCESS_TOKEN_TTL", d.access_token_ttl_seconds, minimum=30
+            ),
+            refresh_token_ttl_seconds=_int(
+                "MEMBRANE_REFRESH_TOKEN_TTL", d.refresh_token_ttl_seconds, minimum=60
+            ),
+            session_max_age_seconds=_int(
+                "MEMBRANE_SESSION_MAX_AGE", d.session_max_age_seconds, minimum=60
+            ),
+            refresh_reuse_grace_seconds=_int(
+                "MEMBRANE_REFRESH_REUSE_GRACE", d.refresh_reuse_grace_seconds, minimum=0
+            ),
+            provider_timeout_seconds=_int("MEMBRANE_IDP_TIMEOUT", d.provider_timeout_seconds),
+            provider_refetch_seconds=_int(
+                "MEMBRANE_IDP_REFETCH_INTERVAL", d.provider_refetch_seconds
             ),
             token_leeway_seconds=_int("MEMBRANE_TOKEN_LEEWAY", d.token_leeway_seconds, minimum=0),
             tenant_header=os.environ.get("MEMBRANE_TENANT_HEADER") or d.tenant_header,

@@ -10,6 +10,7 @@ pytest_plugins = [
     "tests.fixtures.api",
     "tests.fixtures.tenants",
     "tests.fixtures.openid_providers",
+    "tests.fixtures.federation",
 ]
 
 

@@ -10,7 +10,6 @@ import json
 import secrets
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +17,21 @@ import httpx
 import pytest
 import pytest_asyncio
 from joserfc import jwt
-from joserfc.jwk import JWKRegistry, OctKey
+from joserfc.jwk import JWKRegistry
 
 from membrane.auth.federation.provider_client import (
     IdTokenError,
     ProviderClient,
     ProviderUnavailableError,
 )
-from tests.fixtures.openid_providers import OpenIDProvider, _new_key
+from tests.fixtures.openid_providers import (
+    OpenIDProvider,
+    _new_key,
+    forge,
+    forge_hmac_with_public_key,
+    forge_unsigned,
+    silent_server,
+)
 
 
 @pytest_asyncio.fixture
@@ -54,40 +60,6 @@ async def check(
         "without_nonce": nonce is None,
     }
     return await client.validate_id_token(token, **{**arguments, **options})
-
-
-def forge(op: OpenIDProvider, **changes: Any) -> str:
-    """A token signed with the provider's own key, with claims of the test's choosing."""
-    now = int(time.time())
-    claims = {
-        "iss": op.issuer,
-        "sub": "erin-at-acme",
-        "aud": op.client_id,
-        "iat": now,
-        "exp": now + 300,
-        **changes,
-    }
-    claims = {k: v for k, v in claims.items() if v is not None}
-    key = JWKRegistry.import_key(op.signing_key)
-    header = {"alg": op.algorithm, "kid": op.signing_key["kid"]}
-    return jwt.encode(header, claims, key, algorithms=[op.algorithm])
-
-
-@asynccontextmanager
-async def silent_server() -> AsyncIterator[int]:
-    """A port where connections are accepted and never answered: a provider that hangs."""
-    stop = asyncio.Event()
-
-    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await stop.wait()
-        writer.close()
-
-    server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    try:
-        yield server.sockets[0].getsockname()[1]
-    finally:
-        stop.set()
-        server.close()
 
 
 def _b64(data: dict[str, Any]) -> str:
@@ -123,13 +95,7 @@ async def test_forged_stale_and_misdirected_tokens_are_refused(
     genuine = await op.id_token(http, "erin-at-acme", "n")
     header, payload, signature = genuine.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    public = {k: v for k, v in op.signing_key.items() if k not in {"d", "p", "q", "dp", "dq", "qi"}}
-    hmac_with_public_key = jwt.encode(
-        {"alg": "HS256", "kid": op.signing_key["kid"]},
-        claims,
-        OctKey.import_key(json.dumps(public).encode()),
-        algorithms=["HS256"],
-    )
+    hmac_with_public_key = forge_hmac_with_public_key(op, **claims)
     now = int(time.time())
     other_key = _new_key(algorithm)
     cases = {
@@ -142,16 +108,11 @@ async def test_forged_stale_and_misdirected_tokens_are_refused(
         "wrong_issuer": forge(op, iss="http://127.0.0.1:1"),
         "wrong_azp": forge(op, aud=[op.client_id, "other"], azp="other"),
         "missing_claim": forge(op, sub=None),
-        "unknown_key": jwt.encode(
-            {"alg": algorithm, "kid": other_key["kid"]},
-            claims,
-            JWKRegistry.import_key(other_key),
-            algorithms=[algorithm],
-        ),
+        "unknown_key": forge(op, key=other_key, **claims),
         "malformed": "not.a-token",
         "nonce_mismatch": forge(op, nonce="someone-elses-login"),
     }
-    none_token = f"{_b64({'alg': 'none'})}.{payload}."
+    none_token = forge_unsigned(op, **claims)
     oversized = forge(op, padding="x" * 20_000)
     for reason, token in [
         *cases.items(),

@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import io
 import json
+import re
 import uuid
 from typing import Any
 
@@ -160,16 +161,18 @@ def test_orgs_commands_on_tenants_of_every_strategy(
         assert main([*base, "list", "--tenant", slug, "--json"]) == 0
         listed = {o["slug"]: o for o in json.loads(capsys.readouterr().out)}
         assert "acme-partners.example" in listed["acme"]["domains"]
-        assert listed["acme"]["identityProviders"] == [
-            {
-                "issuer": "https://login.acme.example",
-                "clientId": "membrane-app",
-                "hasClientSecret": True,
-                "scopes": "openid email profile",
-                "algorithms": "RS256,ES256",
-                "enabled": False,
-            }
-        ]
+        (provider,) = listed["acme"]["identityProviders"]
+        redirect_uri = provider.pop("redirectUri")
+        assert provider == {
+            "issuer": "https://login.acme.example",
+            "clientId": "membrane-app",
+            "hasClientSecret": True,
+            "scopes": "openid email profile",
+            "algorithms": "RS256,ES256",
+            "enabled": False,
+            "trustEmail": False,
+        }
+        assert re.fullmatch(r"http://localhost:8000/auth/callback/[0-9a-f-]{36}", redirect_uri)
         assert listed["globex"]["identityProviders"] == []
         # refused input: exit 2 and a message naming the problem; nothing stored
         assert (

@@ -26,9 +26,10 @@ from tests.fixtures.demo import SeededTenant
 from tests.fixtures.tenants import STRATEGY_OF, Served, TenantWorld
 
 ENGAGEMENT_PAGE = """
-query { viewer { user { id displayName email } organization { id name } }
+query { viewer { user { id displayName email } organization { id name
+    identityProviders { id issuer clientId } domains { domain } } }
   engagements(first: 50) { edges { node { id name description
-    participants { edges { node { id name } } }
+    participants { edges { node { id name identityProviders { id issuer } domains { domain } } } }
     members { edges { node { role user { id displayName } } } }
     tasks(first: 50) { edges { node { id title description zone
       assignee { id displayName organization { id name } } } } }
@@ -52,6 +53,10 @@ MUTATIONS = {
     ),
     "addMember": (
         "mutation($input: AddMemberInput!) { addMember(input: $input) { engagement { id } } }"
+    ),
+    "inviteToEngagement": (
+        "mutation($input: InviteToEngagementInput!) { inviteToEngagement(input: $input) "
+        "{ invitations { email } } }"
     ),
     "createTask": (
         "mutation($input: CreateTaskInput!) { createTask(input: $input) { task { id title } } }"
@@ -85,6 +90,26 @@ MUTATIONS = {
     "setIndicatorValue": (
         "mutation($input: SetIndicatorValueInput!) { setIndicatorValue(input: $input) "
         "{ indicator { id name } } }"
+    ),
+    "registerIdentityProvider": (
+        "mutation($input: RegisterIdentityProviderInput!) { registerIdentityProvider(input: $input) "
+        "{ identityProvider { id issuer clientId } organization { id name } } }"
+    ),
+    "setIdentityProviderEnabled": (
+        "mutation($input: SetIdentityProviderEnabledInput!) "
+        "{ setIdentityProviderEnabled(input: $input) { identityProvider { id issuer enabled } } }"
+    ),
+    "addOrganizationDomain": (
+        "mutation($input: AddOrganizationDomainInput!) { addOrganizationDomain(input: $input) "
+        "{ organization { id name domains { domain } } domain { domain } } }"
+    ),
+    "setOrganizationStatus": (
+        "mutation($input: SetOrganizationStatusInput!) { setOrganizationStatus(input: $input) "
+        "{ organization { id name status } } }"
+    ),
+    "setUserStatus": (
+        "mutation($input: SetUserStatusInput!) { setUserStatus(input: $input) "
+        "{ user { id displayName status } } }"
     ),
 }
 QUERIES = {"viewer", "engagements", "engagement", "node"}
@@ -174,6 +199,16 @@ async def make_victim_content(served: Served, tenant: SeededTenant, words: list[
     )
     victim.ids["indicator"] = indicator["indicator"]["id"]
     await run("setIndicatorValue", {"indicatorId": victim.ids["indicator"], "value": 42.5})
+    acme = global_id("Organization", tenant.organization("acme")["id"])
+    issuer = f"https://{victim.marker}.example/"
+    victim.texts.append(issuer)
+    provider = await run(
+        "registerIdentityProvider",
+        {"organizationId": acme, "issuer": issuer, "clientId": victim.marker},
+    )
+    victim.ids["identity-provider"] = provider["identityProvider"]["id"]
+    domain = f"{victim.marker}.example"
+    await run("addOrganizationDomain", {"organizationId": acme, "domain": domain})
     # B itself reads what was made: the checks below are not vacuous.
     own = await served.graphql(token, ENGAGEMENT, {"id": engagement})
     assert _data(own.json(), "engagement")["name"] == text
@@ -230,6 +265,24 @@ async def act_as(served: Served, actor: SeededTenant, victim: Victim) -> list[tu
         ),
         ("addMember", {"engagementId": victim_engagement, "userId": victim_user, "role": "LEAD"}),
         (
+            "inviteToEngagement",
+            {
+                "engagementId": own_engagement,
+                "organizationId": victim_org,
+                "emails": ["mallory@acme.example"],
+                "role": "LEAD",
+            },
+        ),
+        (
+            "inviteToEngagement",
+            {
+                "engagementId": victim_engagement,
+                "organizationId": victim_org,
+                "emails": ["mallory@acme.example"],
+                "role": "LEAD",
+            },
+        ),
+        (
             "createTask",
             {
                 "engagementId": own_engagement,
@@ -264,6 +317,21 @@ async def act_as(served: Served, actor: SeededTenant, victim: Victim) -> list[tu
             {"engagementId": victim_engagement, "name": "n", "unit": "u", "zone": "SHARED"},
         ),
         ("setIndicatorValue", {"indicatorId": victim.ids["indicator"], "value": 1.0}),
+        (
+            "registerIdentityProvider",
+            {
+                "organizationId": victim_org,
+                "issuer": "https://taken-over.example/",
+                "clientId": "taken-over",
+            },
+        ),
+        (
+            "setIdentityProviderEnabled",
+            {"identityProviderId": victim.ids["identity-provider"], "enabled": False},
+        ),
+        ("addOrganizationDomain", {"organizationId": victim_org, "domain": "taken-over.example"}),
+        ("setOrganizationStatus", {"organizationId": victim_org, "status": "SUSPENDED"}),
+        ("setUserStatus", {"userId": victim_user, "status": "SUSPENDED"}),
     ]
     for field, variables in attempts:
         body = await send(field, MUTATIONS[field], {"input": variables})

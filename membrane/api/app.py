@@ -14,11 +14,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from membrane.api.auth_routes import routes as auth_routes
 from membrane.api.documents import DocumentCache
 from membrane.api.graphql_http import STATIC, graphql_endpoint
 from membrane.api.runtime import Runtime
 from membrane.api.schema import schema
 from membrane.auth import keys
+from membrane.auth.federation.clients import ProviderClients
 from membrane.auth.principal_cache import CHANNEL, PrincipalCache
 from membrane.auth.tokens import TokenService
 from membrane.config import ConfigurationError, Settings
@@ -46,14 +48,20 @@ def build_runtime(settings: Settings) -> Runtime:
         audience=settings.audience,
         leeway_seconds=settings.token_leeway_seconds,
     )
+    secrets = secret_box(settings)
     return Runtime(
         settings=settings,
         engine=engine,
-        stores=StoreRegistry(settings, engine, secret_box(settings)),
+        stores=StoreRegistry(settings, engine, secrets),
         catalog=CatalogCache(),
         tokens=tokens,
         documents=DocumentCache(schema._schema),
         principals=PrincipalCache(),
+        secrets=secrets,
+        providers=ProviderClients(
+            timeout_seconds=settings.provider_timeout_seconds,
+            refetch_interval_seconds=settings.provider_refetch_seconds,
+        ),
     )
 
 
@@ -118,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if listener is not None:
                 await listener.stop()
             await runtime.stores.close()
+            await runtime.providers.close()
 
     routes: list[BaseRoute] = []
     if not settings.production:
@@ -129,6 +138,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/.well-known/jwks.json", jwks, methods=["GET"]),
+            *auth_routes(),
         ],
         lifespan=lifespan,
     )

@@ -8,9 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info as StrawberryInfo
 
 from membrane.api.engagements.loaders import EngagementLoaders
-from membrane.api.tenancy.loaders import TenancyLoaders
+from membrane.api.tenancy.loaders import AdministrationLoaders, TenancyLoaders
 from membrane.auth.principal import Principal
 from membrane.engagements.scope import VisibilityScope, visibility_scope
+from membrane.secrets import SecretBox
 
 
 @dataclass(slots=True)
@@ -20,9 +21,16 @@ class Context:
     scope: VisibilityScope
     tenancy: TenancyLoaders
     engagements: EngagementLoaders
+    administration: AdministrationLoaders
+    # What tenant administration needs: the box that encrypts providers' client secrets,
+    # and whether the deployment runs in production (providers must then use https).
+    secrets: SecretBox
+    production: bool
 
     @classmethod
-    def create(cls, session: AsyncSession, principal: Principal) -> Context:
+    def create(
+        cls, session: AsyncSession, principal: Principal, *, secrets: SecretBox, production: bool
+    ) -> Context:
         scope = visibility_scope(principal)
         tenancy = TenancyLoaders(session, scope)
         return cls(
@@ -31,12 +39,16 @@ class Context:
             scope=scope,
             tenancy=tenancy,
             engagements=EngagementLoaders(session, scope, tenancy.remember),
+            administration=AdministrationLoaders(session, principal),
+            secrets=secrets,
+            production=production,
         )
 
     def reset_loaders(self) -> None:
         """Forget everything loaded so far (after a rollback it may be stale)."""
         self.tenancy = TenancyLoaders(self.session, self.scope)
         self.engagements = EngagementLoaders(self.session, self.scope, self.tenancy.remember)
+        self.administration = AdministrationLoaders(self.session, self.principal)
 
 
 Info = StrawberryInfo[Context, None]

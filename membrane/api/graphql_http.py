@@ -71,17 +71,17 @@ class BadRequestError(Exception):
 MAX_BODY_BYTES = 1_048_576
 
 
-async def _read_body(request: Request) -> bytes:
-    """The request body, refused (413) past `MAX_BODY_BYTES` without reading the rest."""
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request body, refused (413) past `limit` bytes without reading the rest."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise BadRequestError(f"the request body is larger than {MAX_BODY_BYTES} bytes", 413)
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BadRequestError(f"the request body is larger than {limit} bytes", 413)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise BadRequestError(f"the request body is larger than {MAX_BODY_BYTES} bytes", 413)
+        if size > limit:
+            raise BadRequestError(f"the request body is larger than {limit} bytes", 413)
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -99,7 +99,7 @@ async def _read_params(request: Request) -> dict[str, Any]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in (JSON, ""):
         raise BadRequestError("POST bodies must be application/json", status=415)
-    body = await _read_body(request)
+    body = await read_body(request)
     try:
         params = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -213,7 +213,12 @@ async def graphql_endpoint(request: Request) -> Response:
                 return _unauthenticated(error, media_type)
             if store.announces_changes:
                 runtime.principals.put(principal, generation)
-        context = Context.create(session, principal)
+        context = Context.create(
+            session,
+            principal,
+            secrets=runtime.stores.secrets,
+            production=runtime.settings.production,
+        )
         result = execute(
             schema._schema,
             prepared.document,

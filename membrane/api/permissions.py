@@ -12,6 +12,7 @@ from strawberry.permission import BasePermission
 
 from membrane.api.context import Info
 from membrane.engagements.enums import EngagementRole
+from membrane.tenancy.administration import is_tenant_admin
 from membrane.tenancy.enums import TenantRole
 
 
@@ -40,3 +41,13 @@ class HostFinanceOrLead(BasePermission):
         engagement_id = source.engagement_uuid
         role = await info.context.engagements.viewer_role.load(engagement_id)
         return role is EngagementRole.LEAD
+
+
+class TenantAdmin(BasePermission):
+    """Readable by ADMINs of the host organization only (decision 0016)."""
+
+    message = "Only an admin of the host organization may read this field."
+    error_extensions = {"code": "FORBIDDEN"}
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return is_tenant_admin(info.context.principal)

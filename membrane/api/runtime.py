@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from membrane.api.documents import DocumentCache
+from membrane.auth.federation.clients import ProviderClients
 from membrane.auth.principal_cache import PrincipalCache
 from membrane.auth.tokens import TokenService
 from membrane.config import Settings
+from membrane.secrets import SecretBox
 from membrane.tenancy.catalog import CatalogCache
 from membrane.tenancy.stores import StoreRegistry
 
@@ -28,3 +30,5 @@ class Runtime:
     tokens: TokenService
     documents: DocumentCache
     principals: PrincipalCache
+    secrets: SecretBox
+    providers: ProviderClients  # clients of organizations' identity providers

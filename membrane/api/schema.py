@@ -9,6 +9,7 @@ from membrane.api import enums as _enums  # noqa: F401  (registers enum descript
 from membrane.api.engagements.mutations import EngagementMutations
 from membrane.api.engagements.queries import EngagementQueries
 from membrane.api.scalars import MONEY_SCALAR, Money
+from membrane.api.tenancy.mutations import TenancyMutations
 from membrane.api.tenancy.queries import TenancyQueries
 
 
@@ -18,7 +19,7 @@ class Query(TenancyQueries, EngagementQueries):
 
 
 @strawberry.type(description="Entry points for changing data; each mutation is one transaction.")
-class Mutation(EngagementMutations):
+class Mutation(EngagementMutations, TenancyMutations):
     pass
 
 

@@ -82,6 +82,11 @@ async def resolve_tenant(
             raise TenantRefusedError(
                 403, ErrorCode.FORBIDDEN, "the token belongs to another tenant"
             )
+    return check_status(entry)
+
+
+def check_status(entry: CatalogEntry) -> CatalogEntry:
+    """The entry, if its tenant may be served now."""
     if entry.status is TenantStatus.SUSPENDED:
         raise TenantRefusedError(403, ErrorCode.FORBIDDEN, f"tenant {entry.slug!r} is suspended")
     if entry.status is TenantStatus.PROVISIONING:
@@ -93,3 +98,28 @@ async def resolve_tenant(
             503, ErrorCode.UNAVAILABLE, f"tenant {entry.slug!r} is moving to another store"
         )
     return entry
+
+
+async def tenant_by_slug(runtime: Runtime, slug: str) -> CatalogEntry:
+    """A tenant named without a token (sign-in, refresh): it must exist and be served."""
+    entry = await _lookup(runtime, slug.lower())
+    if entry is None:
+        raise TenantRefusedError(404, ErrorCode.NOT_FOUND, f"unknown tenant {slug!r}")
+    return check_status(entry)
+
+
+async def named_tenant_entry(request: Request, runtime: Runtime) -> CatalogEntry:
+    """The tenant a request without a token names: by host name or header, as configured;
+    with the header source, a `tenant` query parameter also names it (a browser following
+    a sign-in link cannot send headers)."""
+    named = named_tenant(request, runtime)
+    if named is None and runtime.settings.tenant_source is TenantSource.HEADER:
+        named = request.query_params.get("tenant") or None
+    if named is None:
+        raise TenantRefusedError(
+            400,
+            ErrorCode.BAD_USER_INPUT,
+            f"name the tenant with the {runtime.settings.tenant_header} header "
+            "or the tenant query parameter",
+        )
+    return await tenant_by_slug(runtime, named)

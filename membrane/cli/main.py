@@ -1,4 +1,4 @@
-"""`membrane` commands: serve, db upgrade, tenants, orgs, demo, token, schema export."""
+"""`membrane` commands: serve, db upgrade, tenants, orgs, keys, demo, token, schema export."""
 
 from __future__ import annotations
 
@@ -352,6 +352,10 @@ def build_parser() -> argparse.ArgumentParser:
     from membrane.cli.orgs import add_parsers as add_org_parsers
 
     add_org_parsers(commands, _settings)
+
+    from membrane.cli.keys import add_parsers as add_key_parsers
+
+    add_key_parsers(commands, _settings)
 
     demo = commands.add_parser("demo", help="seed (or re-seed) the demo tenant")
     demo.add_argument(

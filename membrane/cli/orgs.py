@@ -9,7 +9,7 @@ import json
 import sys
 from typing import Any
 
-from membrane.auth.federation import registry
+from membrane.auth.federation import login, registry
 from membrane.auth.federation.registry import ProviderSettings
 from membrane.cli import failures
 from membrane.config import Settings
@@ -73,6 +73,10 @@ async def _list(settings: Settings, args: argparse.Namespace) -> int:
                     "scopes": p.scopes,
                     "algorithms": p.allowed_algorithms,
                     "enabled": p.enabled,
+                    "trustEmail": p.trust_email,
+                    "redirectUri": login.callback_url(
+                        login.callback_base(settings, entry.slug), p.id
+                    ),
                 }
                 for p in providers
                 if p.organization_id == org.id
@@ -88,6 +92,7 @@ async def _list(settings: Settings, args: argparse.Namespace) -> int:
         for provider in org["identityProviders"]:
             state = "enabled" if provider["enabled"] else "disabled"
             print(f"    idp {provider['issuer']} ({provider['clientId']}, {state})")
+            print(f"        redirect URI {provider['redirectUri']}")
     return 0
 
 
@@ -125,6 +130,7 @@ async def _add_idp(settings: Settings, args: argparse.Namespace) -> int:
         name_claim=args.name_claim,
         groups_claim=args.groups_claim,
         role_mapping=_role_mapping(args.role),
+        trust_email=args.trust_email,
     )
     box = secret_box(settings)
     async with tenant_session(settings, box, args.tenant) as (entry, session):
@@ -139,6 +145,8 @@ async def _add_idp(settings: Settings, args: argparse.Namespace) -> int:
         )
         await session.commit()
     print(f"identity provider {provider.issuer} registered for {args.org!r}")
+    redirect_uri = login.callback_url(login.callback_base(settings, entry.slug), provider.id)
+    print(f"redirect URI to register at the provider: {redirect_uri}")
     return 0
 
 
@@ -170,7 +178,8 @@ async def _set_org_status(settings: Settings, args: argparse.Namespace, active: 
 async def _set_user_status(settings: Settings, args: argparse.Namespace, active: bool) -> int:
     status = UserStatus.ACTIVE if active else UserStatus.SUSPENDED
     async with tenant_session(settings, secret_box(settings), args.tenant) as (entry, session):
-        user = await service.set_user_status(session, TenantId(entry.id), args.email, status)
+        user = await service.user_by_email(session, TenantId(entry.id), args.email)
+        await service.set_user_status(session, user, status)
         await session.commit()
     print(f"user {user.email!r} is {status.value}")
     return 0
@@ -210,6 +219,12 @@ def add_parsers(commands: Any, settings: Any) -> None:
     idp.add_argument("--groups-claim")
     idp.add_argument(
         "--role", action="append", default=[], metavar="GROUP=ROLE", help="groups → tenant role"
+    )
+    idp.add_argument(
+        "--trust-email",
+        action="store_true",
+        help="trust the email claim without email_verified=true (only for providers whose "
+        "users cannot change their email)",
     )
 
     for name, active in (("suspend", False), ("resume", True)):

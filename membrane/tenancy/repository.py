@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import Select, and_, bindparam, select
 
+# Identity providers belong to organizations; their rules live in `auth.federation.registry`.
+from membrane.auth.federation.models import IdentityProvider
 from membrane.db.bound import Bound, statement_shape
 from membrane.tenancy.enums import (
     OrganizationKind,
@@ -15,7 +18,7 @@ from membrane.tenancy.enums import (
     UserStatus,
 )
 from membrane.tenancy.ids import TenantId
-from membrane.tenancy.models import Organization, Tenant, User, UserRole
+from membrane.tenancy.models import Organization, OrganizationDomain, Tenant, User, UserRole
 
 
 def tenant_by_id(tenant_id: uuid.UUID) -> Select[Tenant]:
@@ -57,3 +60,47 @@ def _principal_rows() -> Select[
 
 def user_by_email(tenant_id: TenantId, email: str) -> Select[User]:
     return select(User).where(User.tenant_id == tenant_id, User.email == email.lower())
+
+
+def organization_by_id(tenant_id: TenantId, organization_id: uuid.UUID) -> Select[Organization]:
+    return select(Organization).where(
+        Organization.tenant_id == tenant_id, Organization.id == organization_id
+    )
+
+
+def user_by_id(tenant_id: TenantId, user_id: uuid.UUID) -> Select[User]:
+    return select(User).where(User.tenant_id == tenant_id, User.id == user_id)
+
+
+def domains_of(
+    tenant_id: TenantId, organization_ids: Sequence[uuid.UUID]
+) -> Select[OrganizationDomain]:
+    return (
+        select(OrganizationDomain)
+        .where(
+            OrganizationDomain.tenant_id == tenant_id,
+            OrganizationDomain.organization_id.in_(list(organization_ids)),
+        )
+        .order_by(OrganizationDomain.domain)
+    )
+
+
+def identity_providers_by_ids(
+    tenant_id: TenantId, provider_ids: Sequence[uuid.UUID]
+) -> Select[IdentityProvider]:
+    return select(IdentityProvider).where(
+        IdentityProvider.tenant_id == tenant_id, IdentityProvider.id.in_(list(provider_ids))
+    )
+
+
+def identity_providers_of(
+    tenant_id: TenantId, organization_ids: Sequence[uuid.UUID]
+) -> Select[IdentityProvider]:
+    return (
+        select(IdentityProvider)
+        .where(
+            IdentityProvider.tenant_id == tenant_id,
+            IdentityProvider.organization_id.in_(list(organization_ids)),
+        )
+        .order_by(IdentityProvider.issuer)
+    )

@@ -1,4 +1,5 @@
-"""Rules of the tenancy domain: lookups of tenants and users by their public names."""
+"""Rules of the tenancy domain: lookups of tenants and users by their public names, verified
+domains, and suspensions (which also revoke the refresh tokens of those suspended)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from membrane.auth import refresh_tokens
 from membrane.db.base import utcnow
 from membrane.errors import ConflictError, InvalidInputError, NotFoundError
 from membrane.tenancy import repository
@@ -71,15 +73,29 @@ async def set_organization_status(
         raise ConflictError("the host organization cannot be suspended", field="organization")
     organization.status = status
     await session.flush()
+    if status is not OrganizationStatus.ACTIVE:
+        await refresh_tokens.revoke_organization(session, organization.id)
     return organization
 
 
-async def set_user_status(
-    session: AsyncSession, tenant_id: TenantId, email: str, status: UserStatus
-) -> User:
-    user = await find_user_by_email(session, tenant_id, email)
-    if user is None:
+async def user_by_email(session: AsyncSession, tenant_id: TenantId, email: str) -> User:
+    """The one user with this email; people are identified by issuer and subject, so two
+    identities may share an email, and then the caller must name the user otherwise."""
+    users = (await session.scalars(repository.user_by_email(tenant_id, email))).all()
+    if not users:
         raise NotFoundError(f"no user {email!r}", field="email")
+    if len(users) > 1:
+        raise ConflictError(
+            f"{len(users)} users have the email {email!r}; name the user by id", field="email"
+        )
+    return users[0]
+
+
+async def set_user_status(session: AsyncSession, user: User, status: UserStatus) -> User:
+    """Suspend, deprovision or reactivate a user: their access tokens are refused from the
+    next request on, and leaving ACTIVE revokes their refresh tokens."""
     user.status = status
     await session.flush()
+    if status is not UserStatus.ACTIVE:
+        await refresh_tokens.revoke_user(session, user.id)
     return user

@@ -3,7 +3,8 @@
 //   { "issuer": "http://127.0.0.1:PORT", "port": PORT, "jwks": {"keys": [private JWKs]},
 //     "clients": [oidc-provider client metadata],
 //     "accounts": {"<sub>": {"email": ..., "name": ..., "groups": [...]}} }
-// Logins need no form: the authorization request's `login_hint` names the account, which
+// Logins need no form: the authorization request's `login_hint` names the account (by its
+// subject or its email), which
 // is signed in and consents at once. Everything else is the library's own behaviour.
 import { readFileSync } from "node:fs";
 import http from "node:http";
@@ -40,8 +41,11 @@ const server = http.createServer(async (req, res) => {
     const details = await provider.interactionDetails(req, res);
     const { prompt, params, session } = details;
     if (prompt.name === "login") {
-      const accountId = params.login_hint;
-      if (!config.accounts[accountId]) {
+      const hint = params.login_hint;
+      const accountId = config.accounts[hint]
+        ? hint
+        : Object.keys(config.accounts).find((sub) => config.accounts[sub].email === hint);
+      if (!accountId) {
         return provider.interactionFinished(req, res, {
           error: "access_denied",
           error_description: "unknown account",

@@ -37,6 +37,21 @@ class AddMemberInput:
     role: EngagementRole = strawberry.field(description="Their role in the engagement.")
 
 
+@strawberry.input(
+    description="People of a participant organization to invite by email (engagement lead)."
+)
+class InviteToEngagementInput:
+    engagement_id: strawberry.ID = strawberry.field(description="The engagement.")
+    organization_id: strawberry.ID = strawberry.field(
+        description=(
+            "Their organization: a PARTNER not yet taking part joins the engagement (host "
+            "leads only); a partner lead may invite only its own organization's people."
+        )
+    )
+    emails: list[str] = strawberry.field(description="1 to 50 email addresses.")
+    role: EngagementRole = strawberry.field(description="Their role once they have signed in.")
+
+
 @strawberry.input(description="A new task in the viewer's organization's zone of choice.")
 class CreateTaskInput:
     engagement_id: strawberry.ID = strawberry.field(description="The engagement.")

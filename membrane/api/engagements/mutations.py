@@ -21,7 +21,7 @@ from membrane.api.engagements.types import Engagement, EngagementMember
 from membrane.api.relay import decode_global_id
 from membrane.api.tenancy.types import Organization
 from membrane.api.transactions import in_transaction
-from membrane.engagements import content_writes, writes
+from membrane.engagements import content_writes, invitations, writes
 
 
 def _optional_id(value: strawberry.ID | None, expected: str, field: str) -> object:
@@ -103,6 +103,43 @@ class EngagementMutations:
         return payloads.AddMemberPayload(
             engagement=Engagement.from_row(engagement),
             member=EngagementMember.from_row(membership),
+        )
+
+    @strawberry.mutation(
+        description="Invite people of a partner organization by email (engagement lead)."
+    )
+    async def invite_to_engagement(
+        self,
+        info: Info,
+        input: Annotated[inputs.InviteToEngagementInput, strawberry.argument(description=INPUT)],
+    ) -> payloads.InviteToEngagementPayload | None:
+        ctx = info.context
+        engagement_id = decode_global_id(
+            input.engagement_id, expected="Engagement", field="engagementId"
+        )
+        organization_id = decode_global_id(
+            input.organization_id, expected="Organization", field="organizationId"
+        )
+        organization, invited = await in_transaction(
+            ctx,
+            lambda: invitations.invite(
+                ctx.session,
+                ctx.scope,
+                engagement_id=engagement_id,
+                organization_id=organization_id,
+                emails=input.emails,
+                role=input.role,
+            ),
+        )
+        engagement = await ctx.engagements.engagement_by_id.load(engagement_id)
+        assert engagement is not None
+        return payloads.InviteToEngagementPayload(
+            engagement=Engagement.from_row(engagement),
+            organization=Organization.from_row(organization),
+            invitations=[
+                payloads.Invitation(email=i.email, role=i.role, expires_at=i.expires_at)
+                for i in invited
+            ],
         )
 
     @strawberry.mutation(description="Create a task (engagement leads and contributors).")

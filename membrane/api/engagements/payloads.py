@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 
 from membrane.api.engagements.content_types import (
@@ -15,6 +17,7 @@ from membrane.api.engagements.content_types import (
 )
 from membrane.api.engagements.types import Engagement, EngagementMember
 from membrane.api.tenancy.types import Organization
+from membrane.engagements.enums import EngagementRole
 
 
 @strawberry.type(description="Result of createEngagement.")
@@ -32,6 +35,27 @@ class AddParticipantPayload:
 class AddMemberPayload:
     engagement: Engagement = strawberry.field(description="The engagement.")
     member: EngagementMember = strawberry.field(description="The new member.")
+
+
+@strawberry.type(
+    description=(
+        "A pending invitation. The person accepts it by signing in through their "
+        "organization's identity provider with this email (/auth/login/{organization})."
+    )
+)
+class Invitation:
+    email: str = strawberry.field(description="The invited email address.")
+    role: EngagementRole = strawberry.field(description="Their role once they have signed in.")
+    expires_at: datetime = strawberry.field(description="When the invitation lapses.")
+
+
+@strawberry.type(description="Result of inviteToEngagement.")
+class InviteToEngagementPayload:
+    engagement: Engagement = strawberry.field(description="The engagement.")
+    organization: Organization = strawberry.field(description="The invitees' organization.")
+    invitations: list[Invitation] = strawberry.field(
+        description="One per email, renewed if pending."
+    )
 
 
 @strawberry.type(description="Result of createTask and updateTask.")

@@ -19,6 +19,7 @@ from membrane.api.engagements.content_types import (
 )
 from membrane.api.engagements.types import Engagement
 from membrane.api.relay import connection, decode_global_id, page_request
+from membrane.api.tenancy.admin_types import IdentityProvider
 from membrane.api.tenancy.types import Organization, User
 from membrane.engagements import service
 from membrane.engagements.enums import EngagementStatus
@@ -35,6 +36,7 @@ _NODE_TYPES = {
     "User": lambda ctx: ctx.tenancy.user_by_id,
     "Organization": lambda ctx: ctx.tenancy.organization_by_id,
     "DocumentVersion": lambda ctx: ctx.engagements.version_by_id,
+    "IdentityProvider": lambda ctx: ctx.administration.identity_provider_by_id,
 }
 _NODE_CLASSES: dict[str, type] = {
     "Engagement": Engagement,
@@ -47,6 +49,7 @@ _NODE_CLASSES: dict[str, type] = {
     "User": User,
     "Organization": Organization,
     "DocumentVersion": DocumentVersion,
+    "IdentityProvider": IdentityProvider,
 }
 
 

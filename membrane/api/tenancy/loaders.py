@@ -1,16 +1,22 @@
-"""Loaders of users and organizations, by id, within what the viewer may see."""
+"""Loaders of users and organizations, by id, within what the viewer may see; and of what
+tenant admins read about organizations."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from functools import cached_property
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.dataloader import DataLoader
 
 from membrane.api.loaders import ByIdLoader
+from membrane.auth.federation.models import IdentityProvider
+from membrane.auth.principal import Principal
 from membrane.engagements import service
 from membrane.engagements.scope import VisibilityScope
-from membrane.tenancy.models import Organization, User
+from membrane.tenancy import administration
+from membrane.tenancy.models import Organization, OrganizationDomain, User
 
 
 class TenancyLoaders:
@@ -30,3 +36,43 @@ class TenancyLoaders:
         """Keep users and organizations another query brought along, for later fields."""
         self.user_by_id.remember(people.users)
         self.organization_by_id.remember(people.organizations)
+
+
+class AdministrationLoaders:
+    """Loaders of what tenant admins read (providers, domains), each made on first use;
+    the service returns nothing to anyone else."""
+
+    def __init__(self, session: AsyncSession, principal: Principal) -> None:
+        self._session = session
+        self._principal = principal
+
+    @cached_property
+    def identity_provider_by_id(self) -> ByIdLoader[IdentityProvider]:
+        session, principal = self._session, self._principal
+
+        async def providers(ids: Sequence[uuid.UUID]) -> list[IdentityProvider]:
+            return await administration.providers_by_ids(session, principal, ids)
+
+        return ByIdLoader(providers)
+
+    @cached_property
+    def identity_providers_by_organization(
+        self,
+    ) -> DataLoader[uuid.UUID, list[IdentityProvider]]:
+        session, principal = self._session, self._principal
+
+        async def providers(ids: list[uuid.UUID]) -> list[list[IdentityProvider]]:
+            rows = await administration.providers_of(session, principal, ids)
+            return [[row for row in rows if row.organization_id == key] for key in ids]
+
+        return DataLoader(load_fn=providers)
+
+    @cached_property
+    def domains_by_organization(self) -> DataLoader[uuid.UUID, list[OrganizationDomain]]:
+        session, principal = self._session, self._principal
+
+        async def domains(ids: list[uuid.UUID]) -> list[list[OrganizationDomain]]:
+            rows = await administration.domains_of(session, principal, ids)
+            return [[row for row in rows if row.organization_id == key] for key in ids]
+
+        return DataLoader(load_fn=domains)

@@ -7,9 +7,12 @@ from typing import Annotated
 
 import strawberry
 from strawberry import relay
+from strawberry.permission import PermissionExtension
 
 from membrane.api.context import Info
 from membrane.api.loaders import then
+from membrane.api.permissions import TenantAdmin
+from membrane.api.tenancy.admin_types import IdentityProvider, OrganizationDomain
 from membrane.tenancy.enums import OrganizationKind, OrganizationStatus, TenantRole, UserStatus
 from membrane.tenancy.models import Organization as OrganizationRow
 from membrane.tenancy.models import Tenant as TenantRow
@@ -25,6 +28,29 @@ class Organization(relay.Node):
     status: OrganizationStatus = strawberry.field(
         description="SUSPENDED organizations' people cannot sign in."
     )
+
+    @strawberry.field(
+        description=(
+            "The organization's OpenID Providers, by issuer. "
+            "Requires: ADMIN of the host organization."
+        ),
+        extensions=[PermissionExtension(permissions=[TenantAdmin()])],
+    )
+    async def identity_providers(self, info: Info) -> list[IdentityProvider] | None:
+        loader = info.context.administration.identity_providers_by_organization
+        rows = await loader.load(uuid.UUID(self.id))
+        return [IdentityProvider.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description=(
+            "Email domains the organization has proven it owns. "
+            "Requires: ADMIN of the host organization."
+        ),
+        extensions=[PermissionExtension(permissions=[TenantAdmin()])],
+    )
+    async def domains(self, info: Info) -> list[OrganizationDomain] | None:
+        rows = await info.context.administration.domains_by_organization.load(uuid.UUID(self.id))
+        return [OrganizationDomain.from_row(row) for row in rows]
 
     @classmethod
     def from_row(cls, row: OrganizationRow) -> Organization:

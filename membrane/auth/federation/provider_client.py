@@ -24,8 +24,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
+from authlib.oauth2.rfc6749.parameters import prepare_token_request
 from joserfc import jwt
 from joserfc.errors import (
     BadSignatureError,
@@ -41,10 +43,25 @@ from joserfc.jws import extract_compact
 
 MAX_TOKEN_LENGTH = 16_384
 MAX_DOCUMENT_BYTES = 1_048_576
+# RFC 6749, section 5.2: what a token endpoint may answer (anything else is not repeated).
+TOKEN_ENDPOINT_ERRORS = frozenset(
+    {
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+    }
+)
 
 
 class ProviderUnavailableError(RuntimeError):
     """The provider did not answer in time, or answered something unusable."""
+
+
+class CodeRejectedError(ValueError):
+    """The provider refused to redeem an authorization code (used, expired, or not ours)."""
 
 
 class IdTokenError(ValueError):
@@ -89,18 +106,21 @@ class ProviderClient:
         self.key_fetches = 0
         self.fetch_attempts = 0
 
-    async def _get_json(self, url: str) -> dict[str, Any]:
+    async def _send(self, request: httpx.Request, auth: httpx.Auth | None = None) -> httpx.Response:
+        """One call to the provider, within the timeout, its answer capped in size."""
         try:
             async with asyncio.timeout(self._timeout):
-                response = await self._http.get(url, timeout=self._timeout)
+                response = await self._http.send(request, auth=auth or httpx.USE_CLIENT_DEFAULT)
         except (httpx.HTTPError, TimeoutError) as error:
             raise ProviderUnavailableError(
                 f"the identity provider did not answer ({type(error).__name__})"
             ) from None
         if len(response.content) > MAX_DOCUMENT_BYTES:
             raise ProviderUnavailableError("the identity provider answered too much")
-        if response.status_code != 200:
-            raise ProviderUnavailableError(f"the identity provider answered {response.status_code}")
+        return response
+
+    @staticmethod
+    def _json_object(response: httpx.Response) -> dict[str, Any]:
         try:
             document = response.json()
         except ValueError:
@@ -108,6 +128,62 @@ class ProviderClient:
         if not isinstance(document, dict):
             raise ProviderUnavailableError("the identity provider answered no JSON object")
         return document
+
+    async def _get_json(self, url: str) -> dict[str, Any]:
+        response = await self._send(self._http.build_request("GET", url, timeout=self._timeout))
+        if response.status_code != 200:
+            raise ProviderUnavailableError(f"the identity provider answered {response.status_code}")
+        return self._json_object(response)
+
+    async def redeem_code(
+        self,
+        code: str,
+        *,
+        redirect_uri: str,
+        code_verifier: str,
+        client_id: str,
+        client_secret: str | None,
+    ) -> str:
+        """Redeem an authorization code at the token endpoint (with its PKCE verifier) and
+        return the ID token the provider answers. Confidential clients authenticate with
+        `client_secret_basic` (RFC 6749, section 2.3.1); public clients send their id."""
+        metadata = await self.metadata()
+        body = prepare_token_request(
+            "authorization_code",
+            code=code,
+            redirect_uri=redirect_uri,
+            code_verifier=code_verifier,
+            **({} if client_secret else {"client_id": client_id}),
+        )
+        request = self._http.build_request(
+            "POST",
+            metadata.token_endpoint,
+            content=body,
+            headers={
+                "content-type": "application/x-www-form-urlencoded",
+                "accept": "application/json",
+            },
+            timeout=self._timeout,
+        )
+        auth = (
+            httpx.BasicAuth(quote(client_id, safe=""), quote(client_secret, safe=""))
+            if client_secret
+            else None
+        )
+        response = await self._send(request, auth)
+        if response.status_code in (400, 401):
+            try:
+                error_code = response.json().get("error")
+            except (ValueError, AttributeError):
+                error_code = None
+            known = error_code if error_code in TOKEN_ENDPOINT_ERRORS else "unknown"
+            raise CodeRejectedError(f"the identity provider refused the code ({known})")
+        if response.status_code != 200:
+            raise ProviderUnavailableError(f"the identity provider answered {response.status_code}")
+        id_token = self._json_object(response).get("id_token")
+        if not isinstance(id_token, str):
+            raise ProviderUnavailableError("the identity provider answered no ID token")
+        return id_token
 
     async def metadata(self) -> ProviderMetadata:
         if self._metadata is None:

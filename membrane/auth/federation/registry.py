@@ -41,6 +41,7 @@ class ProviderSettings:
     name_claim: str = "name"
     groups_claim: str | None = None
     role_mapping: dict[str, str] = field(default_factory=dict)
+    trust_email: bool = False
 
 
 def _check_url(value: str, field_name: str, *, production: bool) -> str:
@@ -107,6 +108,7 @@ def check_settings(settings: ProviderSettings, *, production: bool) -> ProviderS
         name_claim=settings.name_claim.strip(),
         groups_claim=(settings.groups_claim or "").strip() or None,
         role_mapping=dict(settings.role_mapping),
+        trust_email=settings.trust_email,
     )
 
 
@@ -161,6 +163,7 @@ async def register_provider(
         name_claim=checked.name_claim,
         groups_claim=checked.groups_claim,
         role_mapping=checked.role_mapping,
+        trust_email=checked.trust_email,
         enabled=True,
     )
     session.add(provider)
