@@ -21,7 +21,6 @@ from strawberry.relay import to_base64
 from membrane.auth import refresh_tokens
 from membrane.auth.federation.exchange import ACCESS_TOKEN_TYPE, GRANT_TYPE, ID_TOKEN_TYPE
 from membrane.auth.federation.login import _hash, callback_url
-from membrane.auth.federation.registry import ProviderSettings, register_provider, set_enabled
 from membrane.auth.federation.registry import organization_by_slug as org_by_slug
 from membrane.errors import ConflictError
 from membrane.tenancy import service
@@ -560,17 +559,9 @@ async def test_requests_the_endpoints_refuse(federation: Federation) -> None:
 async def test_a_provider_that_hangs_fails_its_own_organization_alone(
     federation: Federation,
 ) -> None:
-    async with silent_server() as port, federation.session() as session:
-        northwind = await org_by_slug(session, federation.tenant_uuid, "northwind")
-        await register_provider(
-            session,
-            federation.secrets,
-            tenant_id=federation.tenant_uuid,
-            organization_id=northwind.id,
-            settings=ProviderSettings(issuer=f"http://127.0.0.1:{port}", client_id="membrane"),
-            production=False,
-        )
-        await session.commit()
+    async with silent_server() as port:
+        silent = f"http://127.0.0.1:{port}"
+        await federation.add_provider("northwind", silent, "membrane")
         try:
             async with federation.browser() as browser:
                 began = time.monotonic()
@@ -588,42 +579,19 @@ async def test_a_provider_that_hangs_fails_its_own_organization_alone(
             assert "access_token" in fine
             assert waited < 10
         finally:
-            await set_enabled(
-                session,
-                tenant_id=federation.tenant_uuid,
-                organization_id=northwind.id,
-                issuer=f"http://127.0.0.1:{port}",
-                enabled=False,
-            )
-            await session.commit()
+            await federation.set_provider_enabled("northwind", silent, False)
 
 
 async def test_a_disabled_provider_lets_nobody_in(federation: Federation) -> None:
-    async with federation.session() as session:
-        globex = await org_by_slug(session, federation.tenant_uuid, "globex")
-        await set_enabled(
-            session,
-            tenant_id=federation.tenant_uuid,
-            organization_id=globex.id,
-            issuer=federation.globex_op.issuer,
-            enabled=False,
-        )
-        await session.commit()
-        try:
-            async with federation.browser() as browser:
-                assert refused(await start(browser, "/auth/login/globex")) == "no_identity_provider"
-            async with provider_http() as http:
-                id_token = await federation.globex_op.id_token(http, "gus-at-globex", "n")
-            assert (await exchange(federation, id_token)).json()["reason"] == "unknown_issuer"
-        finally:
-            await set_enabled(
-                session,
-                tenant_id=federation.tenant_uuid,
-                organization_id=globex.id,
-                issuer=federation.globex_op.issuer,
-                enabled=True,
-            )
-            await session.commit()
+    await federation.set_provider_enabled("globex", federation.globex_op.issuer, False)
+    try:
+        async with federation.browser() as browser:
+            assert refused(await start(browser, "/auth/login/globex")) == "no_identity_provider"
+        async with provider_http() as http:
+            id_token = await federation.globex_op.id_token(http, "gus-at-globex", "n")
+        assert (await exchange(federation, id_token)).json()["reason"] == "unknown_issuer"
+    finally:
+        await federation.set_provider_enabled("globex", federation.globex_op.issuer, True)
 
 
 INVITE = """mutation($input: InviteToEngagementInput!) {
@@ -817,40 +785,15 @@ async def test_an_identity_of_one_organization_cannot_sign_in_to_another(
     async with federation.browser() as browser:
         assert (await browser_sign_in(federation, browser, "ines-at-acme")).status_code == 303
     op = federation.acme_op
-    async with federation.session() as session:
-        globex = await org_by_slug(session, federation.tenant_uuid, "globex")
-        await set_enabled(
-            session,
-            tenant_id=federation.tenant_uuid,
-            organization_id=globex.id,
-            issuer=federation.globex_op.issuer,
-            enabled=False,
-        )
-        second = await register_provider(
-            session,
-            federation.secrets,
-            tenant_id=federation.tenant_uuid,
-            organization_id=globex.id,
-            settings=ProviderSettings(
-                issuer=op.issuer, client_id=op.client_id, client_secret=op.client_secret
-            ),
-            production=False,
-        )
-        await session.commit()
-        op.allow_redirect(callback_url(BASE, second.id))
-        try:
-            async with federation.browser() as browser:
-                done = await browser_sign_in(
-                    federation, browser, "ines-at-acme", path="/auth/login/globex"
-                )
-            assert refused(done) == "identity_of_another_organization"
-        finally:
-            await session.delete(second)
-            await set_enabled(
-                session,
-                tenant_id=federation.tenant_uuid,
-                organization_id=globex.id,
-                issuer=federation.globex_op.issuer,
-                enabled=True,
+    await federation.set_provider_enabled("globex", federation.globex_op.issuer, False)
+    second = await federation.add_provider("globex", op.issuer, op.client_id, op.client_secret)
+    op.allow_redirect(callback_url(BASE, second.id))
+    try:
+        async with federation.browser() as browser:
+            done = await browser_sign_in(
+                federation, browser, "ines-at-acme", path="/auth/login/globex"
             )
-            await session.commit()
+        assert refused(done) == "identity_of_another_organization"
+    finally:
+        await federation.set_provider_enabled("globex", op.issuer, False)
+        await federation.set_provider_enabled("globex", federation.globex_op.issuer, True)

@@ -46,7 +46,6 @@ from membrane.config import TenantSource
 from membrane.secrets import SecretError
 from membrane.tenancy.catalog import CatalogEntry
 from membrane.tenancy.isolation import bind_tenant
-from membrane.tenancy.models import User
 from membrane.tenancy.stores import StoreUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -201,7 +200,7 @@ async def sign_in(request: Request) -> Response:
         return_to = _return_to(request.query_params.get("return_to"))
         async with _session(runtime, tenant) as session:
             if org_slug is not None:
-                organization = await login.organization_by_slug(session, org_slug)
+                organization = await login.organization_by_slug(session, tenant.id, org_slug)
             elif email:
                 organization = await login.organization_for_email(session, email)
             else:
@@ -250,13 +249,13 @@ async def sign_in(request: Request) -> Response:
     return response
 
 
-def _tokens_body(runtime: Runtime, tenant: CatalogEntry, user: User) -> dict[str, Any]:
+def _tokens_body(
+    runtime: Runtime, tenant: CatalogEntry, user_id: uuid.UUID, organization_id: uuid.UUID
+) -> dict[str, Any]:
+    """A new access token, as the token endpoint answers it (RFC 6749, section 5.1)."""
     ttl = runtime.settings.access_token_ttl_seconds
     access = runtime.tokens.mint(
-        subject=user.id,
-        tenant_id=tenant.id,
-        organization_id=user.organization_id,
-        ttl_seconds=ttl,
+        subject=user_id, tenant_id=tenant.id, organization_id=organization_id, ttl_seconds=ttl
     )
     return {"access_token": access, "token_type": "Bearer", "expires_in": ttl}
 
@@ -289,7 +288,7 @@ async def callback(request: Request) -> Response:
             raise SignInError("invalid_state", "the callback carries no state")
         tenant = await _callback_tenant(request, runtime, state)
         async with _session(runtime, tenant) as session:
-            attempt = await login.attempt_flow(session, state)
+            attempt = await login.attempt_by_state(session, state)
             if attempt is None:
                 raise SignInError("invalid_state", "the sign-in state is unknown; start again")
             if attempt.used_at is not None:
@@ -311,7 +310,7 @@ async def callback(request: Request) -> Response:
                         "state_mismatch", "this browser did not start the sign-in; start again"
                     )
             try:
-                claimed = await login.claim_attempt(session, state)
+                await login.claim_attempt(session, attempt)
             finally:
                 await session.commit()  # a used state stays used, whatever follows
             if params.get("error"):
@@ -324,9 +323,7 @@ async def callback(request: Request) -> Response:
             code = params.get("code") or ""
             if not code or len(code) > 2048:
                 raise SignInError("invalid_request", "the callback carries no usable code")
-            redemption = await login.prepare_redemption(
-                session, runtime.secrets, claimed.attempt_id
-            )
+            redemption = await login.prepare_redemption(session, runtime.secrets, attempt.id)
             await session.commit()  # no connection is held while the provider answers
             claims = await login.redeem(
                 runtime.providers,
@@ -351,14 +348,14 @@ async def callback(request: Request) -> Response:
                 ttl_seconds=settings.refresh_token_ttl_seconds,
                 family_max_age_seconds=settings.session_max_age_seconds,
             )
-            body = _tokens_body(runtime, tenant, user)
+            body = _tokens_body(runtime, tenant, user.id, user.organization_id)
             await session.commit()
     except SignInError as error:
         return _refused(request, error, browser=browser)
     logger.info("user %s of tenant %s signed in", user.id, tenant.slug)
     if browser:
         response: Response = RedirectResponse(
-            f"{settings.frontend_url}{claimed.return_to}", 303, headers=_NO_STORE
+            f"{settings.frontend_url}{attempt.return_to}", 303, headers=_NO_STORE
         )
         response.delete_cookie(LOGIN_COOKIE, path="/auth/callback")
         _set_refresh_cookie(runtime, response, issued)
@@ -384,11 +381,19 @@ async def _callback_tenant(request: Request, runtime: Runtime, state: str) -> Ca
             raise _tenant_refused(error) from None
         if named is None or named.lower() != slug.lower():
             raise SignInError("invalid_state", "the sign-in state is of another tenant")
+    return await _tenant_named_by(
+        runtime, slug, SignInError("invalid_state", "the sign-in state is unknown")
+    )
+
+
+async def _tenant_named_by(runtime: Runtime, slug: str, unknown: SignInError) -> CatalogEntry:
+    """The tenant a state or refresh token names; `unknown` when there is none (a client
+    learns nothing of which tenants exist from a made-up value)."""
     try:
         return await tenant_by_slug(runtime, slug)
     except TenantRefusedError as error:
         if error.status == 404:
-            raise SignInError("invalid_state", "the sign-in state is unknown") from None
+            raise unknown from None
         raise _tenant_refused(error) from None
 
 
@@ -439,15 +444,11 @@ async def _refresh(request: Request, params: dict[str, str]) -> Response:
     raw = request.cookies.get(REFRESH_COOKIE, "") if from_cookie else params["refresh_token"]
     if not raw:
         raise SignInError("invalid_request", "no refresh token", error="invalid_request")
-    slug = refresh_tokens.tenant_slug_of(raw)
-    try:
-        tenant = await tenant_by_slug(runtime, slug)
-    except TenantRefusedError as error:
-        if error.status == 404:
-            raise SignInError(
-                "unknown_refresh_token", "the refresh token is unknown", error="invalid_grant"
-            ) from None
-        raise _tenant_refused(error) from None
+    tenant = await _tenant_named_by(
+        runtime,
+        refresh_tokens.tenant_slug_of(raw),
+        SignInError("unknown_refresh_token", "the refresh token is unknown", error="invalid_grant"),
+    )
     async with _session(runtime, tenant) as session:
         rotation = await refresh_tokens.rotate(
             session,
@@ -461,17 +462,7 @@ async def _refresh(request: Request, params: dict[str, str]) -> Response:
         raise rotation.refused
     issued = rotation.next
     assert issued is not None
-    ttl = runtime.settings.access_token_ttl_seconds
-    body: dict[str, Any] = {
-        "access_token": runtime.tokens.mint(
-            subject=issued.user_id,
-            tenant_id=tenant.id,
-            organization_id=issued.organization_id,
-            ttl_seconds=ttl,
-        ),
-        "token_type": "Bearer",
-        "expires_in": ttl,
-    }
+    body = _tokens_body(runtime, tenant, issued.user_id, issued.organization_id)
     if not from_cookie:
         body["refresh_token"] = issued.token
         body["refresh_expires_in"] = runtime.settings.refresh_token_ttl_seconds
@@ -501,7 +492,7 @@ async def _exchange(request: Request, params: dict[str, str]) -> Response:
         )
         await session.commit()
     logger.info("user %s of tenant %s exchanged a provider token", user.id, tenant.slug)
-    body = _tokens_body(runtime, tenant, user)
+    body = _tokens_body(runtime, tenant, user.id, user.organization_id)
     return JSONResponse(
         {**body, "issued_token_type": exchange.ACCESS_TOKEN_TYPE}, headers=_NO_STORE
     )

@@ -24,6 +24,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from membrane.auth.federation import registry
 from membrane.auth.federation.clients import ProviderClients
 from membrane.auth.federation.errors import SignInError
 from membrane.auth.federation.models import IdentityProvider, LoginAttempt
@@ -35,6 +36,7 @@ from membrane.auth.federation.provider_client import (
 )
 from membrane.config import Settings, TenantSource
 from membrane.db.base import utcnow
+from membrane.errors import NotFoundError
 from membrane.secrets import SecretBox, SecretError
 from membrane.tenancy.enums import OrganizationStatus
 from membrane.tenancy.models import Organization, OrganizationDomain
@@ -163,21 +165,9 @@ async def start_login(
     return LoginStart(url, state, LOGIN_TTL_SECONDS)
 
 
-@dataclass(frozen=True, slots=True)
-class ClaimedAttempt:
-    attempt_id: uuid.UUID
-    flow: str
-    return_to: str
-
-
-async def claim_attempt(session: AsyncSession, state: str) -> ClaimedAttempt:
+async def claim_attempt(session: AsyncSession, attempt: LoginAttempt) -> None:
     """Mark the attempt used (once; the caller commits at once, so a replayed state is
     refused even when the rest of the sign-in fails)."""
-    attempt = await session.scalar(
-        select(LoginAttempt).where(LoginAttempt.state_hash == _hash(state))
-    )
-    if attempt is None:
-        raise SignInError("invalid_state", "the sign-in state is unknown; start again")
     claimed = await session.execute(
         update(LoginAttempt)
         .where(LoginAttempt.id == attempt.id, LoginAttempt.used_at.is_(None))
@@ -188,7 +178,6 @@ async def claim_attempt(session: AsyncSession, state: str) -> ClaimedAttempt:
         raise SignInError("state_replayed", "this sign-in was already completed; start again")
     if attempt.expires_at <= utcnow():
         raise SignInError("login_expired", "the sign-in took too long; start again")
-    return ClaimedAttempt(attempt.id, attempt.flow, attempt.return_to)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +264,7 @@ async def redeem(
         raise SignInError(error.reason, f"the ID token was refused: {error.message}") from None
 
 
-async def attempt_flow(session: AsyncSession, state: str) -> LoginAttempt | None:
+async def attempt_by_state(session: AsyncSession, state: str) -> LoginAttempt | None:
     """The attempt a state names, without consuming it."""
     attempt: LoginAttempt | None = await session.scalar(
         select(LoginAttempt).where(LoginAttempt.state_hash == _hash(state))
@@ -300,10 +289,10 @@ async def organization_for_email(session: AsyncSession, email: str) -> Organizat
     return organization
 
 
-async def organization_by_slug(session: AsyncSession, slug: str) -> Organization:
-    organization = await session.scalar(
-        select(Organization).where(Organization.slug == slug.strip().lower())
-    )
-    if organization is None:
-        raise SignInError("unknown_organization", f"no organization {slug!r}", status=404)
-    return organization
+async def organization_by_slug(
+    session: AsyncSession, tenant_id: uuid.UUID, slug: str
+) -> Organization:
+    try:
+        return await registry.organization_by_slug(session, tenant_id, slug.strip().lower())
+    except NotFoundError:
+        raise SignInError("unknown_organization", f"no organization {slug!r}", status=404) from None
