@@ -18,7 +18,7 @@ from membrane.api.auth_routes import routes as auth_routes
 from membrane.api.documents import DocumentCache
 from membrane.api.graphql_http import STATIC, graphql_endpoint
 from membrane.api.runtime import Runtime
-from membrane.api.schema import schema
+from membrane.api.schema import SCHEMAS
 from membrane.auth import keys
 from membrane.auth.federation.clients import ProviderClients
 from membrane.auth.principal_cache import CHANNEL, PrincipalCache
@@ -55,7 +55,7 @@ def build_runtime(settings: Settings) -> Runtime:
         stores=StoreRegistry(settings, engine, secrets),
         catalog=CatalogCache(),
         tokens=tokens,
-        documents=DocumentCache(schema._schema),
+        documents=DocumentCache({audience: built._schema for audience, built in SCHEMAS.items()}),
         principals=PrincipalCache(),
         secrets=secrets,
         providers=ProviderClients(

@@ -1,7 +1,8 @@
 """`/graphql` over HTTP (GraphQL-over-HTTP): GET and POST, GraphiQL outside production.
 
-Authenticates the bearer token, loads the principal, runs the cached document with
-graphql-core against the Strawberry schema, and serialises with orjson.
+Authenticates the bearer token, parses the document, loads the principal, validates and runs
+the document with graphql-core against the schema of the principal's audience (host or
+partner), and serialises with orjson.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from strawberry.schema._graphql_core import execution_context_class_kwargs
 from membrane.api.context import Context
 from membrane.api.errors import format_error, request_error
 from membrane.api.runtime import Runtime
-from membrane.api.schema import schema
+from membrane.api.schema import SCHEMAS, audience_of, schema
 from membrane.api.tenant_resolution import TenantRefusedError, resolve_tenant
 from membrane.auth import principals
 from membrane.auth.errors import AuthenticationError
@@ -213,6 +214,11 @@ async def graphql_endpoint(request: Request) -> Response:
                 return _unauthenticated(error, media_type)
             if store.announces_changes:
                 runtime.principals.put(principal, generation)
+        audience = audience_of(principal)
+        invalid = runtime.documents.validate(prepared, audience)
+        if invalid:
+            errors = [format_error(e, prepared.document) for e in invalid]
+            return _json({"errors": errors}, refused, media_type)
         context = Context.create(
             session,
             principal,
@@ -220,7 +226,7 @@ async def graphql_endpoint(request: Request) -> Response:
             production=runtime.settings.production,
         )
         result = execute(
-            schema._schema,
+            SCHEMAS[audience]._schema,
             prepared.document,
             context_value=context,
             variable_values=variables,

@@ -1,4 +1,5 @@
-"""`membrane` commands: serve, db upgrade, tenants, orgs, keys, demo, token, schema export."""
+"""`membrane` commands: serve, db upgrade, tenants, orgs, keys, demo, token, schema export
+and policies."""
 
 from __future__ import annotations
 
@@ -257,13 +258,26 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_schema_export(args: argparse.Namespace) -> int:
-    from membrane.api.schema import schema
+    from membrane.api.schema import SCHEMAS, Audience
 
-    sdl = schema.as_str() + "\n"
+    sdl = SCHEMAS[Audience(args.audience)].as_str() + "\n"
     if args.output:
         Path(args.output).write_text(sdl, encoding="utf-8")
     else:
         sys.stdout.write(sdl)
+    return 0
+
+
+def cmd_schema_policies(args: argparse.Namespace) -> int:
+    from membrane.api import policy_report
+
+    if args.write:
+        changed = policy_report.write(Path(args.write))
+        print(f"{args.write}: {'updated' if changed else 'already current'}")
+        return 0
+    table = policy_report.rows()
+    render = policy_report.as_markdown if args.markdown else policy_report.as_text
+    sys.stdout.write(render(table))
     return 0
 
 
@@ -376,6 +390,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--audience", choices=["host", "partner"], default="host")
     export.add_argument("--output", "-o", help="write to this file instead of stdout")
     export.set_defaults(handler=cmd_schema_export)
+    policies = schema_commands.add_parser(
+        "policies", help="print every field's policy and whether partners see it"
+    )
+    policies.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    policies.add_argument(
+        "--write",
+        metavar="FILE",
+        help="refresh the generated table of FILE (docs/authorisation.md)",
+    )
+    policies.set_defaults(handler=cmd_schema_policies)
     return parser
 
 

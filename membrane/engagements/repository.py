@@ -17,7 +17,7 @@ from sqlalchemy.sql import FromClause
 
 from membrane.db.bound import Bound, ids_params, match_ids, statement_shape
 from membrane.db.records import Record, columns_of, prefixed
-from membrane.engagements.enums import EngagementStatus, TaskStatus, Zone
+from membrane.engagements.enums import EngagementRole, EngagementStatus, TaskStatus, Zone
 from membrane.engagements.models import (
     Engagement,
     Membership,
@@ -335,6 +335,29 @@ def _visible_users(sees_all: bool, single: bool) -> Select[User]:
 
 def visible_users(scope: VisibilityScope, ids: Sequence[uuid.UUID]) -> Bound:
     return _by_ids(scope, ids, _visible_users)
+
+
+@statement_shape
+def _users_led_by_viewer() -> Select[uuid.UUID]:
+    """Of the given users, those taking part in an engagement the viewer is LEAD of."""
+    led = select(Membership.engagement_id).where(
+        Membership.tenant_id == TENANT,
+        Membership.user_id == bindparam("scope_user"),
+        Membership.role == EngagementRole.LEAD,
+    )
+    return (
+        select(Membership.user_id)
+        .where(
+            Membership.tenant_id == TENANT,
+            Membership.user_id.in_(IDS),
+            Membership.engagement_id.in_(led),
+        )
+        .distinct()
+    )
+
+
+def users_led_by_viewer(scope: VisibilityScope, ids: Sequence[uuid.UUID]) -> Bound:
+    return Bound(_users_led_by_viewer(), {**scope.params, "ids": list(ids)})
 
 
 @statement_shape

@@ -213,6 +213,14 @@ async def visible_users(
     return list(await session.scalars(query.statement, query.params))
 
 
+async def users_led_by_viewer(
+    session: AsyncSession, scope: VisibilityScope, ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Of these users, those in an engagement the viewer leads (row-dependent fields)."""
+    query = repository.users_led_by_viewer(scope, ids)
+    return set(await session.scalars(query.statement, query.params))
+
+
 async def visible_organizations(
     session: AsyncSession, scope: VisibilityScope, ids: Sequence[uuid.UUID]
 ) -> list[Organization]:

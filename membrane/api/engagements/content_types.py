@@ -8,10 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import relay
-from strawberry.permission import PermissionExtension
 
 from membrane.api.context import Info
-from membrane.api.permissions import HostFinanceOrLead, HostMember
+from membrane.api.policies import (
+    HOST_FINANCE_OR_LEAD,
+    HOST_MEMBER_OF_ENGAGEMENT,
+    VISIBLE,
+    field,
+)
 from membrane.api.relay import After, First, connection, page_request
 from membrane.api.scalars import Money
 from membrane.api.tenancy.types import Organization, User, load_organization, load_user
@@ -33,38 +37,33 @@ def _engagement(info: Info, engagement_id: uuid.UUID) -> object:
 @strawberry.type(description="A unit of work in one zone of an engagement.")
 class Task(relay.Node):
     id: relay.NodeID[str]
-    title: str = strawberry.field(description="Short title (at most 200 characters).")
-    description: str = strawberry.field(description="Longer description (at most 10,000).")
-    status: TaskStatus = strawberry.field(description="Progress of the task.")
-    zone: Zone = strawberry.field(description="INTERNAL to its owning organization, or SHARED.")
-    due_on: date | None = strawberry.field(description="Due date, if any.")
-    estimate_hours: float | None = strawberry.field(description="Estimated effort in hours.")
-    created_at: datetime = strawberry.field(description="When the task was created (UTC).")
-    updated_at: datetime | None = strawberry.field(description="When it last changed (UTC).")
-    internal_notes: str | None = strawberry.field(
-        description="The host's own annotations. Requires: member of the host organization.",
-        extensions=[PermissionExtension(permissions=[HostMember()])],
+    title: str = field(VISIBLE, description="Short title (at most 200 characters).")
+    description: str = field(VISIBLE, description="Longer description (at most 10,000).")
+    status: TaskStatus = field(VISIBLE, description="Progress of the task.")
+    zone: Zone = field(VISIBLE, description="INTERNAL to its owning organization, or SHARED.")
+    due_on: date | None = field(VISIBLE, description="Due date, if any.")
+    estimate_hours: float | None = field(VISIBLE, description="Estimated effort in hours.")
+    created_at: datetime = field(VISIBLE, description="When the task was created (UTC).")
+    updated_at: datetime | None = field(VISIBLE, description="When it last changed (UTC).")
+    internal_notes: str | None = field(
+        HOST_MEMBER_OF_ENGAGEMENT, description="The host's own annotations on the task."
     )
-    cost_cents: Money | None = strawberry.field(
-        description=(
-            "Internal cost in minor units. Requires: host organization with FINANCE, "
-            "or the engagement's host LEAD."
-        ),
-        extensions=[PermissionExtension(permissions=[HostFinanceOrLead()])],
+    cost_cents: Money | None = field(
+        HOST_FINANCE_OR_LEAD, description="Internal cost in minor units."
     )
     engagement_uuid: strawberry.Private[uuid.UUID]
     owner_uuid: strawberry.Private[uuid.UUID]
     assignee_uuid: strawberry.Private[uuid.UUID | None]
 
-    @strawberry.field(description="The person the task is assigned to, if any.")
+    @field(VISIBLE, description="The person the task is assigned to, if any.")
     def assignee(self, info: Info) -> User | None:
         return load_user(info, self.assignee_uuid)  # type: ignore[return-value]
 
-    @strawberry.field(description="The organization that owns the task (and its zone).")
+    @field(VISIBLE, description="The organization that owns the task (and its zone).")
     def owner_organization(self, info: Info) -> Organization:
         return load_organization(info, self.owner_uuid)  # type: ignore[return-value]
 
-    @strawberry.field(description="The engagement the task belongs to.")
+    @field(VISIBLE, description="The engagement the task belongs to.")
     def engagement(self, info: Info) -> EngagementRef:
         return _engagement(info, self.engagement_uuid)  # type: ignore[return-value]
 
@@ -91,17 +90,17 @@ class Task(relay.Node):
 @strawberry.type(description="A message posted in a thread.")
 class Message(relay.Node):
     id: relay.NodeID[str]
-    body: str = strawberry.field(description="Text of the message (at most 100,000 characters).")
-    zone: Zone = strawberry.field(description="The zone of the message's thread.")
-    created_at: datetime = strawberry.field(description="When it was posted (UTC).")
+    body: str = field(VISIBLE, description="Text of the message (at most 100,000 characters).")
+    zone: Zone = field(VISIBLE, description="The zone of the message's thread.")
+    created_at: datetime = field(VISIBLE, description="When it was posted (UTC).")
     author_uuid: strawberry.Private[uuid.UUID | None]
     thread_uuid: strawberry.Private[uuid.UUID]
 
-    @strawberry.field(description="Who posted the message.")
+    @field(VISIBLE, description="Who posted the message.")
     def author(self, info: Info) -> User | None:
         return load_user(info, self.author_uuid)  # type: ignore[return-value]
 
-    @strawberry.field(description="The thread the message belongs to.")
+    @field(VISIBLE, description="The thread the message belongs to.")
     async def thread(self, info: Info) -> Thread | None:
         row = await info.context.engagements.thread_by_id.load(self.thread_uuid)
         return None if row is None else Thread.from_row(row)
@@ -121,21 +120,21 @@ class Message(relay.Node):
 @strawberry.type(description="A conversation in one zone of an engagement.")
 class Thread(relay.Node):
     id: relay.NodeID[str]
-    title: str = strawberry.field(description="Subject of the thread.")
-    zone: Zone = strawberry.field(description="INTERNAL to its owning organization, or SHARED.")
-    created_at: datetime = strawberry.field(description="When the thread was started (UTC).")
+    title: str = field(VISIBLE, description="Subject of the thread.")
+    zone: Zone = field(VISIBLE, description="INTERNAL to its owning organization, or SHARED.")
+    created_at: datetime = field(VISIBLE, description="When the thread was started (UTC).")
     owner_uuid: strawberry.Private[uuid.UUID]
     engagement_uuid: strawberry.Private[uuid.UUID]
 
-    @strawberry.field(description="The organization that owns the thread.")
+    @field(VISIBLE, description="The organization that owns the thread.")
     def owner_organization(self, info: Info) -> Organization:
         return load_organization(info, self.owner_uuid)  # type: ignore[return-value]
 
-    @strawberry.field(description="The engagement the thread belongs to.")
+    @field(VISIBLE, description="The engagement the thread belongs to.")
     def engagement(self, info: Info) -> EngagementRef:
         return _engagement(info, self.engagement_uuid)  # type: ignore[return-value]
 
-    @strawberry.field(description="Messages in the order they were posted.")
+    @field(VISIBLE, description="Messages in the order they were posted.")
     async def messages(
         self, info: Info, first: First = 20, after: After = None
     ) -> relay.Connection[Message]:
@@ -159,13 +158,13 @@ class Thread(relay.Node):
 @strawberry.type(description="One immutable version of a document's body.")
 class DocumentVersion(relay.Node):
     id: relay.NodeID[str]
-    number: int = strawberry.field(description="1 for the first version, then 2, 3, ...")
-    body: str = strawberry.field(description="The text of this version.")
-    size_bytes: int = strawberry.field(description="Size of the body in bytes (UTF-8).")
-    created_at: datetime = strawberry.field(description="When the version was saved (UTC).")
+    number: int = field(VISIBLE, description="1 for the first version, then 2, 3, ...")
+    body: str = field(VISIBLE, description="The text of this version.")
+    size_bytes: int = field(VISIBLE, description="Size of the body in bytes (UTF-8).")
+    created_at: datetime = field(VISIBLE, description="When the version was saved (UTC).")
     author_uuid: strawberry.Private[uuid.UUID | None]
 
-    @strawberry.field(description="Who saved the version.")
+    @field(VISIBLE, description="Who saved the version.")
     def author(self, info: Info) -> User | None:
         return load_user(info, self.author_uuid)  # type: ignore[return-value]
 
@@ -184,23 +183,23 @@ class DocumentVersion(relay.Node):
 @strawberry.type(description="A versioned document in one zone of an engagement.")
 class Document(relay.Node):
     id: relay.NodeID[str]
-    title: str = strawberry.field(description="Title of the document.")
-    zone: Zone = strawberry.field(description="INTERNAL to its owning organization, or SHARED.")
-    current_version: int = strawberry.field(description="Number of the latest version.")
-    size_bytes: int = strawberry.field(description="Size of the latest version in bytes.")
-    created_at: datetime = strawberry.field(description="When the document was created (UTC).")
+    title: str = field(VISIBLE, description="Title of the document.")
+    zone: Zone = field(VISIBLE, description="INTERNAL to its owning organization, or SHARED.")
+    current_version: int = field(VISIBLE, description="Number of the latest version.")
+    size_bytes: int = field(VISIBLE, description="Size of the latest version in bytes.")
+    created_at: datetime = field(VISIBLE, description="When the document was created (UTC).")
     owner_uuid: strawberry.Private[uuid.UUID]
     engagement_uuid: strawberry.Private[uuid.UUID]
 
-    @strawberry.field(description="The organization that owns the document.")
+    @field(VISIBLE, description="The organization that owns the document.")
     def owner_organization(self, info: Info) -> Organization:
         return load_organization(info, self.owner_uuid)  # type: ignore[return-value]
 
-    @strawberry.field(description="The engagement the document belongs to.")
+    @field(VISIBLE, description="The engagement the document belongs to.")
     def engagement(self, info: Info) -> EngagementRef:
         return _engagement(info, self.engagement_uuid)  # type: ignore[return-value]
 
-    @strawberry.field(description="All versions, oldest first.")
+    @field(VISIBLE, description="All versions, oldest first.")
     async def versions(
         self, info: Info, first: First = 20, after: After = None
     ) -> relay.Connection[DocumentVersion]:
@@ -226,14 +225,14 @@ class Document(relay.Node):
 @strawberry.type(description="A dated goal of an engagement.")
 class Milestone(relay.Node):
     id: relay.NodeID[str]
-    title: str = strawberry.field(description="What is to be reached.")
-    due_on: date | None = strawberry.field(description="When it is due.")
-    status: MilestoneStatus = strawberry.field(description="PLANNED, REACHED or MISSED.")
-    zone: Zone = strawberry.field(description="INTERNAL to its owning organization, or SHARED.")
-    created_at: datetime = strawberry.field(description="When the milestone was created (UTC).")
+    title: str = field(VISIBLE, description="What is to be reached.")
+    due_on: date | None = field(VISIBLE, description="When it is due.")
+    status: MilestoneStatus = field(VISIBLE, description="PLANNED, REACHED or MISSED.")
+    zone: Zone = field(VISIBLE, description="INTERNAL to its owning organization, or SHARED.")
+    created_at: datetime = field(VISIBLE, description="When the milestone was created (UTC).")
     owner_uuid: strawberry.Private[uuid.UUID]
 
-    @strawberry.field(description="The organization that owns the milestone.")
+    @field(VISIBLE, description="The organization that owns the milestone.")
     def owner_organization(self, info: Info) -> Organization:
         return load_organization(info, self.owner_uuid)  # type: ignore[return-value]
 
@@ -252,11 +251,11 @@ class Milestone(relay.Node):
 
 @strawberry.type(description="One recorded value of an indicator.")
 class IndicatorValue:
-    value: float = strawberry.field(description="The value recorded.")
-    recorded_at: datetime = strawberry.field(description="When it was recorded (UTC).")
+    value: float = field(VISIBLE, description="The value recorded.")
+    recorded_at: datetime = field(VISIBLE, description="When it was recorded (UTC).")
     recorded_by_uuid: strawberry.Private[uuid.UUID | None]
 
-    @strawberry.field(description="Who recorded the value.")
+    @field(VISIBLE, description="Who recorded the value.")
     def recorded_by(self, info: Info) -> User | None:
         return load_user(info, self.recorded_by_uuid)  # type: ignore[return-value]
 
@@ -268,19 +267,19 @@ class IndicatorValue:
 @strawberry.type(description="A value-of-the-engagement KPI: a target and a history of values.")
 class Indicator(relay.Node):
     id: relay.NodeID[str]
-    name: str = strawberry.field(description="What is measured.")
-    unit: str = strawberry.field(description="Unit of the values, e.g. `%` or `EUR`.")
-    target: float | None = strawberry.field(description="The value aimed for.")
-    current_value: float | None = strawberry.field(description="The latest recorded value.")
-    zone: Zone = strawberry.field(description="INTERNAL to its owning organization, or SHARED.")
-    created_at: datetime = strawberry.field(description="When the indicator was created (UTC).")
+    name: str = field(VISIBLE, description="What is measured.")
+    unit: str = field(VISIBLE, description="Unit of the values, e.g. `%` or `EUR`.")
+    target: float | None = field(VISIBLE, description="The value aimed for.")
+    current_value: float | None = field(VISIBLE, description="The latest recorded value.")
+    zone: Zone = field(VISIBLE, description="INTERNAL to its owning organization, or SHARED.")
+    created_at: datetime = field(VISIBLE, description="When the indicator was created (UTC).")
     owner_uuid: strawberry.Private[uuid.UUID]
 
-    @strawberry.field(description="The organization that owns the indicator.")
+    @field(VISIBLE, description="The organization that owns the indicator.")
     def owner_organization(self, info: Info) -> Organization:
         return load_organization(info, self.owner_uuid)  # type: ignore[return-value]
 
-    @strawberry.field(description="Recorded values, oldest first.")
+    @field(VISIBLE, description="Recorded values, oldest first.")
     async def history(
         self, info: Info, first: First = 20, after: After = None
     ) -> relay.Connection[IndicatorValue]:  # type: ignore[type-var]

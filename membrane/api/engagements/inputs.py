@@ -6,6 +6,7 @@ from datetime import date
 
 import strawberry
 
+from membrane.api.policies import HOST_FINANCE_OR_LEAD, HOST_MEMBER_OF_ENGAGEMENT, input_field
 from membrane.api.scalars import Money
 from membrane.engagements.enums import EngagementRole, EngagementStatus, TaskStatus, Zone
 
@@ -19,8 +20,10 @@ class CreateEngagementInput:
     )
     starts_on: date | None = strawberry.field(default=None, description="Planned start.")
     ends_on: date | None = strawberry.field(default=None, description="Planned end.")
-    budget_cents: Money | None = strawberry.field(
-        default=None, description="Internal budget in minor units, not negative."
+    budget_cents: Money | None = input_field(
+        HOST_FINANCE_OR_LEAD,
+        default=None,
+        description="Internal budget in minor units, not negative.",
     )
 
 
@@ -66,11 +69,11 @@ class CreateTaskInput:
     estimate_hours: float | None = strawberry.field(
         default=None, description="Estimated hours, not negative."
     )
-    internal_notes: str | None = strawberry.field(
-        default=None, description="Host annotations; host members only."
+    internal_notes: str | None = input_field(
+        HOST_MEMBER_OF_ENGAGEMENT, default=None, description="The host's own annotations."
     )
-    cost_cents: Money | None = strawberry.field(
-        default=None, description="Internal cost in minor units; host members only."
+    cost_cents: Money | None = input_field(
+        HOST_FINANCE_OR_LEAD, default=None, description="Internal cost in minor units."
     )
 
 
@@ -93,11 +96,13 @@ class UpdateTaskInput:
     estimate_hours: float | None = strawberry.field(
         default=strawberry.UNSET, description="New estimate; null clears it."
     )
-    internal_notes: str | None = strawberry.field(
-        default=strawberry.UNSET, description="Host annotations; host members only."
+    internal_notes: str | None = input_field(
+        HOST_MEMBER_OF_ENGAGEMENT,
+        default=strawberry.UNSET,
+        description="The host's own annotations.",
     )
-    cost_cents: Money | None = strawberry.field(
-        default=strawberry.UNSET, description="Internal cost; host members only."
+    cost_cents: Money | None = input_field(
+        HOST_FINANCE_OR_LEAD, default=strawberry.UNSET, description="Internal cost in minor units."
     )
 
 

@@ -18,6 +18,7 @@ from membrane.api.engagements.content_types import (
     Thread,
 )
 from membrane.api.engagements.types import Engagement, EngagementMember
+from membrane.api.policies import HOST, SIGNED_IN, mutation
 from membrane.api.relay import decode_global_id
 from membrane.api.tenancy.types import Organization
 from membrane.api.transactions import in_transaction
@@ -33,7 +34,7 @@ INPUT = "What to change; see the input type."
 
 @strawberry.type
 class EngagementMutations:
-    @strawberry.mutation(description="Create an engagement (host members only).")
+    @mutation(HOST, description="Create an engagement; its creator becomes its LEAD.")
     async def create_engagement(
         self,
         info: Info,
@@ -53,7 +54,7 @@ class EngagementMutations:
         )
         return payloads.CreateEngagementPayload(engagement=Engagement.from_row(row))
 
-    @strawberry.mutation(description="Add a partner organization to an engagement (host lead).")
+    @mutation(HOST, description="Add a partner organization to an engagement (its host LEAD).")
     async def add_participant(
         self,
         info: Info,
@@ -77,7 +78,7 @@ class EngagementMutations:
             organization=Organization.from_row(organization),
         )
 
-    @strawberry.mutation(description="Add a member to an engagement (engagement lead).")
+    @mutation(SIGNED_IN, description="Add a member to an engagement (engagement lead).")
     async def add_member(
         self,
         info: Info,
@@ -105,8 +106,8 @@ class EngagementMutations:
             member=EngagementMember.from_row(membership),
         )
 
-    @strawberry.mutation(
-        description="Invite people of a partner organization by email (engagement lead)."
+    @mutation(
+        SIGNED_IN, description="Invite people of a partner organization by email (engagement lead)."
     )
     async def invite_to_engagement(
         self,
@@ -142,7 +143,7 @@ class EngagementMutations:
             ],
         )
 
-    @strawberry.mutation(description="Create a task (engagement leads and contributors).")
+    @mutation(SIGNED_IN, description="Create a task (engagement leads and contributors).")
     async def create_task(
         self,
         info: Info,
@@ -168,7 +169,7 @@ class EngagementMutations:
         )
         return payloads.TaskPayload(task=Task.from_row(row))
 
-    @strawberry.mutation(description="Change a task; omitted fields keep their value.")
+    @mutation(SIGNED_IN, description="Change a task; omitted fields keep their value.")
     async def update_task(
         self,
         info: Info,
@@ -210,7 +211,7 @@ class EngagementMutations:
         )
         return payloads.TaskPayload(task=Task.from_row(row))
 
-    @strawberry.mutation(description="Start a thread, optionally with a first message.")
+    @mutation(SIGNED_IN, description="Start a thread, optionally with a first message.")
     async def create_thread(
         self,
         info: Info,
@@ -233,7 +234,7 @@ class EngagementMutations:
         )
         return payloads.CreateThreadPayload(thread=Thread.from_row(row))
 
-    @strawberry.mutation(description="Post a message in a thread.")
+    @mutation(SIGNED_IN, description="Post a message in a thread.")
     async def post_message(
         self,
         info: Info,
@@ -249,7 +250,7 @@ class EngagementMutations:
         )
         return payloads.PostMessagePayload(message=Message.from_row(row))
 
-    @strawberry.mutation(description="Create a document with its first version.")
+    @mutation(SIGNED_IN, description="Create a document with its first version.")
     async def create_document(
         self,
         info: Info,
@@ -275,7 +276,7 @@ class EngagementMutations:
             document=Document.from_row(document), version=DocumentVersion.from_row(version)
         )
 
-    @strawberry.mutation(description="Save a new version of a document.")
+    @mutation(SIGNED_IN, description="Save a new version of a document.")
     async def create_document_version(
         self,
         info: Info,
@@ -293,7 +294,7 @@ class EngagementMutations:
             document=Document.from_row(document), version=DocumentVersion.from_row(version)
         )
 
-    @strawberry.mutation(description="Create a milestone.")
+    @mutation(SIGNED_IN, description="Create a milestone.")
     async def create_milestone(
         self,
         info: Info,
@@ -316,7 +317,7 @@ class EngagementMutations:
         )
         return payloads.CreateMilestonePayload(milestone=Milestone.from_row(row))
 
-    @strawberry.mutation(description="Create an indicator (KPI).")
+    @mutation(SIGNED_IN, description="Create an indicator (KPI).")
     async def create_indicator(
         self,
         info: Info,
@@ -340,7 +341,7 @@ class EngagementMutations:
         )
         return payloads.IndicatorPayload(indicator=Indicator.from_row(row))
 
-    @strawberry.mutation(description="Record a new value of an indicator.")
+    @mutation(SIGNED_IN, description="Record a new value of an indicator.")
     async def set_indicator_value(
         self,
         info: Info,

@@ -18,6 +18,7 @@ from membrane.api.engagements.content_types import (
     Thread,
 )
 from membrane.api.engagements.types import Engagement
+from membrane.api.policies import SIGNED_IN, field
 from membrane.api.relay import connection, decode_global_id, page_request
 from membrane.api.tenancy.admin_types import IdentityProvider
 from membrane.api.tenancy.types import Organization, User
@@ -55,7 +56,7 @@ _NODE_CLASSES: dict[str, type] = {
 
 @strawberry.type
 class EngagementQueries:
-    @strawberry.field(description="Engagements the viewer takes part in, oldest first.")
+    @field(SIGNED_IN, description="Engagements the viewer takes part in, oldest first.")
     async def engagements(
         self,
         info: Info,
@@ -78,7 +79,7 @@ class EngagementQueries:
         ctx.engagements.engagement_by_id.remember(page.items)
         return connection(page, Engagement.from_row, lambda row: row.id)
 
-    @strawberry.field(description="One engagement by id; null when missing or not visible.")
+    @field(SIGNED_IN, description="One engagement by id; null when missing or not visible.")
     async def engagement(
         self,
         info: Info,
@@ -88,7 +89,7 @@ class EngagementQueries:
         row = await info.context.engagements.engagement_by_id.one(engagement_id)
         return None if row is None else Engagement.from_row(row)
 
-    @strawberry.field(description="Any object by its global id; null when missing or not visible.")
+    @field(SIGNED_IN, description="Any object by its global id; null when missing or not visible.")
     async def node(
         self,
         info: Info,
@@ -98,7 +99,8 @@ class EngagementQueries:
             type_name = relay.GlobalID.from_id(id).type_name
         except ValueError:
             raise InvalidInputError("id is not a valid id", field="id") from None
-        if type_name not in _NODE_TYPES:
+        if type_name not in _NODE_TYPES or info.schema.get_type_by_name(type_name) is None:
+            # A type the viewer's audience schema lacks answers like a type that does not exist.
             raise InvalidInputError(f"id names an unknown type {type_name!r}", field="id")
         node_id = decode_global_id(id, expected=type_name, field="id")
         row = await _NODE_TYPES[type_name](info.context).one(node_id)

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 
 import strawberry
 from strawberry import relay
-from strawberry.permission import PermissionExtension
 
 from membrane.api.context import Info
 from membrane.api.engagements.content_types import (
@@ -20,7 +19,7 @@ from membrane.api.engagements.content_types import (
     Thread,
 )
 from membrane.api.loaders import then
-from membrane.api.permissions import HostFinanceOrLead
+from membrane.api.policies import HOST_FINANCE_OR_LEAD, VISIBLE, field
 from membrane.api.relay import After, First, connection, page_request
 from membrane.api.scalars import Money
 from membrane.api.tenancy.types import Organization, User, load_organization, load_user
@@ -32,16 +31,16 @@ ZoneArg = Annotated[Zone | None, strawberry.argument(description="Only content o
 
 @strawberry.type(description="A member of an engagement: a user with an engagement role.")
 class EngagementMember:
-    role: EngagementRole = strawberry.field(description="LEAD, CONTRIBUTOR or VIEWER.")
-    joined_at: datetime = strawberry.field(description="When the user joined (UTC).")
+    role: EngagementRole = field(VISIBLE, description="LEAD, CONTRIBUTOR or VIEWER.")
+    joined_at: datetime = field(VISIBLE, description="When the user joined (UTC).")
     user_uuid: strawberry.Private[uuid.UUID]
     organization_uuid: strawberry.Private[uuid.UUID]
 
-    @strawberry.field(description="The member.")
+    @field(VISIBLE, description="The member.")
     def user(self, info: Info) -> User:
         return load_user(info, self.user_uuid)  # type: ignore[return-value]
 
-    @strawberry.field(description="The member's organization.")
+    @field(VISIBLE, description="The member's organization.")
     def organization(self, info: Info) -> Organization:
         return load_organization(info, self.organization_uuid)  # type: ignore[return-value]
 
@@ -60,18 +59,14 @@ class EngagementMember:
 )
 class Engagement(relay.Node):
     id: relay.NodeID[str]
-    name: str = strawberry.field(description="Name of the engagement.")
-    description: str = strawberry.field(description="What the engagement is about.")
-    status: EngagementStatus = strawberry.field(description="Lifecycle state.")
-    starts_on: date | None = strawberry.field(description="Planned start date.")
-    ends_on: date | None = strawberry.field(description="Planned end date.")
-    created_at: datetime = strawberry.field(description="When the engagement was created (UTC).")
-    budget_cents: Money | None = strawberry.field(
-        description=(
-            "Internal budget in minor units. Requires: host organization with FINANCE, "
-            "or the engagement's host LEAD."
-        ),
-        extensions=[PermissionExtension(permissions=[HostFinanceOrLead()])],
+    name: str = field(VISIBLE, description="Name of the engagement.")
+    description: str = field(VISIBLE, description="What the engagement is about.")
+    status: EngagementStatus = field(VISIBLE, description="Lifecycle state.")
+    starts_on: date | None = field(VISIBLE, description="Planned start date.")
+    ends_on: date | None = field(VISIBLE, description="Planned end date.")
+    created_at: datetime = field(VISIBLE, description="When the engagement was created (UTC).")
+    budget_cents: Money | None = field(
+        HOST_FINANCE_OR_LEAD, description="Internal budget in minor units."
     )
     host_uuid: strawberry.Private[uuid.UUID]
 
@@ -79,15 +74,15 @@ class Engagement(relay.Node):
     def engagement_uuid(self) -> uuid.UUID:
         return uuid.UUID(self.id)
 
-    @strawberry.field(description="The host organization that runs the engagement.")
+    @field(VISIBLE, description="The host organization that runs the engagement.")
     def host_organization(self, info: Info) -> Organization:
         return load_organization(info, self.host_uuid)  # type: ignore[return-value]
 
-    @strawberry.field(description="The viewer's role in this engagement, if a member.")
+    @field(VISIBLE, description="The viewer's role in this engagement, if a member.")
     async def viewer_role(self, info: Info) -> EngagementRole | None:
         return await info.context.engagements.viewer_role.load(self.engagement_uuid)
 
-    @strawberry.field(description="Organizations taking part, the host included.")
+    @field(VISIBLE, description="Organizations taking part, the host included.")
     async def participants(
         self, info: Info, first: First = 20, after: After = None
     ) -> relay.Connection[Organization]:
@@ -103,7 +98,7 @@ class Engagement(relay.Node):
             lambda row: row.organization_id,
         )
 
-    @strawberry.field(description="People taking part and their engagement roles.")
+    @field(VISIBLE, description="People taking part and their engagement roles.")
     async def members(
         self, info: Info, first: First = 20, after: After = None
     ) -> relay.Connection[EngagementMember]:  # type: ignore[type-var]
@@ -112,7 +107,7 @@ class Engagement(relay.Node):
         )
         return connection(page, EngagementMember.from_row, lambda row: row.user_id)
 
-    @strawberry.field(description="Tasks the viewer may see, oldest first.")
+    @field(VISIBLE, description="Tasks the viewer may see, oldest first.")
     def tasks(
         self,
         info: Info,
@@ -128,7 +123,7 @@ class Engagement(relay.Node):
         )
         return _page_connection(found, Task.from_row)  # type: ignore[return-value]
 
-    @strawberry.field(description="Threads the viewer may see, oldest first.")
+    @field(VISIBLE, description="Threads the viewer may see, oldest first.")
     async def threads(
         self, info: Info, first: First = 20, after: After = None, zone: ZoneArg = None
     ) -> relay.Connection[Thread]:
@@ -137,7 +132,7 @@ class Engagement(relay.Node):
         )
         return connection(page, Thread.from_row, lambda row: row.id)
 
-    @strawberry.field(description="Documents the viewer may see, oldest first.")
+    @field(VISIBLE, description="Documents the viewer may see, oldest first.")
     async def documents(
         self, info: Info, first: First = 20, after: After = None, zone: ZoneArg = None
     ) -> relay.Connection[Document]:
@@ -146,7 +141,7 @@ class Engagement(relay.Node):
         )
         return connection(page, Document.from_row, lambda row: row.id)
 
-    @strawberry.field(description="Milestones the viewer may see, oldest first.")
+    @field(VISIBLE, description="Milestones the viewer may see, oldest first.")
     async def milestones(
         self, info: Info, first: First = 20, after: After = None, zone: ZoneArg = None
     ) -> relay.Connection[Milestone]:
@@ -155,7 +150,7 @@ class Engagement(relay.Node):
         )
         return connection(page, Milestone.from_row, lambda row: row.id)
 
-    @strawberry.field(description="Indicators the viewer may see, oldest first.")
+    @field(VISIBLE, description="Indicators the viewer may see, oldest first.")
     async def indicators(
         self, info: Info, first: First = 20, after: After = None, zone: ZoneArg = None
     ) -> relay.Connection[Indicator]:

@@ -11,6 +11,7 @@ from datetime import datetime
 import strawberry
 from strawberry import relay
 
+from membrane.api.policies import ADMIN_ROWS, field
 from membrane.auth.federation.models import IdentityProvider as IdentityProviderRow
 from membrane.tenancy.enums import TenantRole
 from membrane.tenancy.models import OrganizationDomain as OrganizationDomainRow
@@ -18,39 +19,40 @@ from membrane.tenancy.models import OrganizationDomain as OrganizationDomainRow
 
 @strawberry.type(description="One value of the groups claim and the tenant role it grants.")
 class RoleMapping:
-    group: str = strawberry.field(description="A value of the provider's groups claim.")
-    role: TenantRole = strawberry.field(description="The tenant role people of that group hold.")
+    group: str = field(ADMIN_ROWS, description="A value of the provider's groups claim.")
+    role: TenantRole = field(ADMIN_ROWS, description="The tenant role people of that group hold.")
 
 
 @strawberry.type(
     description=(
         "An organization's OpenID Provider, through which its people sign in. "
-        "Requires: ADMIN of the host organization."
+        "Only ADMINs of the host organization can read it."
     )
 )
 class IdentityProvider(relay.Node):
     id: relay.NodeID[str]
-    issuer: str = strawberry.field(description="The issuer URL; ID tokens' `iss` must equal it.")
-    discovery_url: str = strawberry.field(description="Where the provider's metadata is read.")
-    client_id: str = strawberry.field(description="Membrane's client id at the provider.")
-    has_client_secret: bool = strawberry.field(
-        description="Whether a client secret is stored (encrypted; it is never returned)."
+    issuer: str = field(ADMIN_ROWS, description="The issuer URL; ID tokens' `iss` must equal it.")
+    discovery_url: str = field(ADMIN_ROWS, description="Where the provider's metadata is read.")
+    client_id: str = field(ADMIN_ROWS, description="Membrane's client id at the provider.")
+    has_client_secret: bool = field(
+        ADMIN_ROWS,
+        description="Whether a client secret is stored (encrypted; it is never returned).",
     )
-    scopes: list[str] = strawberry.field(description="Scopes asked for at sign-in.")
-    algorithms: list[str] = strawberry.field(
-        description="Signing algorithms accepted for ID tokens (asymmetric only)."
+    scopes: list[str] = field(ADMIN_ROWS, description="Scopes asked for at sign-in.")
+    algorithms: list[str] = field(
+        ADMIN_ROWS, description="Signing algorithms accepted for ID tokens (asymmetric only)."
     )
-    email_claim: str = strawberry.field(description="Claim holding the person's email.")
-    name_claim: str = strawberry.field(description="Claim holding the person's display name.")
-    groups_claim: str | None = strawberry.field(
-        description="Claim holding the person's groups, if roles are mapped from them."
+    email_claim: str = field(ADMIN_ROWS, description="Claim holding the person's email.")
+    name_claim: str = field(ADMIN_ROWS, description="Claim holding the person's display name.")
+    groups_claim: str | None = field(
+        ADMIN_ROWS, description="Claim holding the person's groups, if roles are mapped from them."
     )
-    role_mapping: list[RoleMapping] = strawberry.field(
-        description="Groups that grant tenant roles."
+    role_mapping: list[RoleMapping] = field(
+        ADMIN_ROWS, description="Groups that grant tenant roles."
     )
-    enabled: bool = strawberry.field(description="Whether people may sign in through it.")
-    trust_email: bool = strawberry.field(
-        description="Whether its email claim counts without email_verified=true."
+    enabled: bool = field(ADMIN_ROWS, description="Whether people may sign in through it.")
+    trust_email: bool = field(
+        ADMIN_ROWS, description="Whether its email claim counts without email_verified=true."
     )
 
     @classmethod
@@ -79,8 +81,8 @@ class IdentityProvider(relay.Node):
     description="An email domain an organization has proven it owns (home-realm discovery)."
 )
 class OrganizationDomain:
-    domain: str = strawberry.field(description="The domain, lower case, e.g. `acme.example`.")
-    verified_at: datetime | None = strawberry.field(description="When it was verified (UTC).")
+    domain: str = field(ADMIN_ROWS, description="The domain, lower case, e.g. `acme.example`.")
+    verified_at: datetime | None = field(ADMIN_ROWS, description="When it was verified (UTC).")
 
     @classmethod
     def from_row(cls, row: OrganizationDomainRow) -> OrganizationDomain:

@@ -20,7 +20,7 @@ from membrane.tenancy.models import Organization, OrganizationDomain, User
 
 
 class TenancyLoaders:
-    __slots__ = ("organization_by_id", "user_by_id")
+    __slots__ = ("led_by_viewer", "organization_by_id", "user_by_id")
 
     def __init__(self, session: AsyncSession, scope: VisibilityScope) -> None:
         async def users(ids: Sequence[uuid.UUID]) -> list[User]:
@@ -29,8 +29,14 @@ class TenancyLoaders:
         async def organizations(ids: Sequence[uuid.UUID]) -> list[Organization]:
             return await service.visible_organizations(session, scope, ids)
 
+        async def led(ids: list[uuid.UUID]) -> list[bool]:
+            found = await service.users_led_by_viewer(session, scope, ids)
+            return [key in found for key in ids]
+
         self.user_by_id: ByIdLoader[User] = ByIdLoader(users)
         self.organization_by_id: ByIdLoader[Organization] = ByIdLoader(organizations)
+        # Whether the viewer leads an engagement the user takes part in (`User.email`).
+        self.led_by_viewer: DataLoader[uuid.UUID, bool] = DataLoader(load_fn=led)
 
     def remember(self, people: service.People) -> None:
         """Keep users and organizations another query brought along, for later fields."""

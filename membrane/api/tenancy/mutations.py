@@ -11,6 +11,7 @@ from typing import Annotated
 import strawberry
 
 from membrane.api.context import Info
+from membrane.api.policies import HOST_ADMIN, mutation
 from membrane.api.relay import decode_global_id
 from membrane.api.tenancy import inputs, payloads
 from membrane.api.tenancy.admin_types import IdentityProvider, OrganizationDomain
@@ -19,12 +20,11 @@ from membrane.api.transactions import in_transaction
 from membrane.tenancy import administration
 
 INPUT = "What to change; see the input type."
-ADMIN_ONLY = "Requires: ADMIN of the host organization."
 
 
 @strawberry.type
 class TenancyMutations:
-    @strawberry.mutation(description=f"Register an organization's OpenID Provider. {ADMIN_ONLY}")
+    @mutation(HOST_ADMIN, description="Register an organization's OpenID Provider.")
     async def register_identity_provider(
         self,
         info: Info,
@@ -65,9 +65,7 @@ class TenancyMutations:
             organization=Organization.from_row(organization),
         )
 
-    @strawberry.mutation(
-        description=f"Allow or stop sign-ins through an identity provider. {ADMIN_ONLY}"
-    )
+    @mutation(HOST_ADMIN, description="Allow or stop sign-ins through an identity provider.")
     async def set_identity_provider_enabled(
         self,
         info: Info,
@@ -89,9 +87,7 @@ class TenancyMutations:
             identity_provider=IdentityProvider.from_row(row)
         )
 
-    @strawberry.mutation(
-        description=f"Record an email domain an organization has proven it owns. {ADMIN_ONLY}"
-    )
+    @mutation(HOST_ADMIN, description="Record an email domain an organization has proven it owns.")
     async def add_organization_domain(
         self,
         info: Info,
@@ -112,11 +108,12 @@ class TenancyMutations:
             domain=OrganizationDomain.from_row(record),
         )
 
-    @strawberry.mutation(
+    @mutation(
+        HOST_ADMIN,
         description=(
             "Suspend or reactivate an organization; a suspended one's people are refused "
-            f"from their next request. {ADMIN_ONLY}"
-        )
+            "from their next request."
+        ),
     )
     async def set_organization_status(
         self,
@@ -137,11 +134,12 @@ class TenancyMutations:
             organization=Organization.from_row(organization)
         )
 
-    @strawberry.mutation(
+    @mutation(
+        HOST_ADMIN,
         description=(
             "Suspend, reactivate or deprovision a user; one not ACTIVE is refused from their "
-            f"next request. {ADMIN_ONLY}"
-        )
+            "next request."
+        ),
     )
     async def set_user_status(
         self,

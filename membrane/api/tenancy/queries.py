@@ -5,13 +5,14 @@ from __future__ import annotations
 import strawberry
 
 from membrane.api.context import Info
+from membrane.api.policies import SIGNED_IN, field
 from membrane.api.tenancy.types import Organization, Tenant, User, Viewer
 from membrane.tenancy import service
 
 
 @strawberry.type
 class TenancyQueries:
-    @strawberry.field(description="The signed-in user, their organization, tenant and roles.")
+    @field(SIGNED_IN, description="The signed-in user, their organization, tenant and roles.")
     async def viewer(self, info: Info) -> Viewer:
         ctx = info.context
         principal = ctx.principal

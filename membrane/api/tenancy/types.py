@@ -7,11 +7,10 @@ from typing import Annotated
 
 import strawberry
 from strawberry import relay
-from strawberry.permission import PermissionExtension
 
 from membrane.api.context import Info
 from membrane.api.loaders import then
-from membrane.api.permissions import TenantAdmin
+from membrane.api.policies import HOST_ADMIN, USER_EMAIL, VISIBLE, field
 from membrane.api.tenancy.admin_types import IdentityProvider, OrganizationDomain
 from membrane.tenancy.enums import OrganizationKind, OrganizationStatus, TenantRole, UserStatus
 from membrane.tenancy.models import Organization as OrganizationRow
@@ -22,32 +21,20 @@ from membrane.tenancy.models import User as UserRow
 @strawberry.type(description="A company inside the tenant: the HOST or one of its PARTNERs.")
 class Organization(relay.Node):
     id: relay.NodeID[str]
-    slug: str = strawberry.field(description="Short unique name used in URLs, e.g. `acme`.")
-    name: str = strawberry.field(description="Display name of the company.")
-    kind: OrganizationKind = strawberry.field(description="HOST or PARTNER.")
-    status: OrganizationStatus = strawberry.field(
-        description="SUSPENDED organizations' people cannot sign in."
+    slug: str = field(VISIBLE, description="Short unique name used in URLs, e.g. `acme`.")
+    name: str = field(VISIBLE, description="Display name of the company.")
+    kind: OrganizationKind = field(VISIBLE, description="HOST or PARTNER.")
+    status: OrganizationStatus = field(
+        VISIBLE, description="SUSPENDED organizations' people cannot sign in."
     )
 
-    @strawberry.field(
-        description=(
-            "The organization's OpenID Providers, by issuer. "
-            "Requires: ADMIN of the host organization."
-        ),
-        extensions=[PermissionExtension(permissions=[TenantAdmin()])],
-    )
+    @field(HOST_ADMIN, description="The organization's OpenID Providers, by issuer.")
     async def identity_providers(self, info: Info) -> list[IdentityProvider] | None:
         loader = info.context.administration.identity_providers_by_organization
         rows = await loader.load(uuid.UUID(self.id))
         return [IdentityProvider.from_row(row) for row in rows]
 
-    @strawberry.field(
-        description=(
-            "Email domains the organization has proven it owns. "
-            "Requires: ADMIN of the host organization."
-        ),
-        extensions=[PermissionExtension(permissions=[TenantAdmin()])],
-    )
+    @field(HOST_ADMIN, description="Email domains the organization has proven it owns.")
     async def domains(self, info: Info) -> list[OrganizationDomain] | None:
         rows = await info.context.administration.domains_by_organization.load(uuid.UUID(self.id))
         return [OrganizationDomain.from_row(row) for row in rows]
@@ -64,12 +51,12 @@ def organization_or_none(row: OrganizationRow | None) -> Organization | None:
 @strawberry.type(description="A person, belonging to exactly one organization.")
 class User(relay.Node):
     id: relay.NodeID[str]
-    display_name: str = strawberry.field(description="Name shown to other members.")
-    email: str = strawberry.field(description="Email address reported by the user's IdP.")
-    status: UserStatus = strawberry.field(description="ACTIVE, SUSPENDED or DEPROVISIONED.")
+    display_name: str = field(VISIBLE, description="Name shown to other members.")
+    email: str | None = field(USER_EMAIL, description="Email address reported by the user's IdP.")
+    status: UserStatus = field(VISIBLE, description="ACTIVE, SUSPENDED or DEPROVISIONED.")
     organization_uuid: strawberry.Private[uuid.UUID]
 
-    @strawberry.field(description="The organization the user belongs to.")
+    @field(VISIBLE, description="The organization the user belongs to.")
     def organization(
         self, info: Info
     ) -> Annotated[Organization, strawberry.lazy("membrane.api.tenancy.types")]:
@@ -105,8 +92,8 @@ def load_user(info: Info, user_id: uuid.UUID | None) -> object:
 
 @strawberry.type(description="The workspace the request acts in.")
 class Tenant:
-    slug: str = strawberry.field(description="Short unique name of the tenant.")
-    name: str = strawberry.field(description="Display name of the tenant.")
+    slug: str = field(VISIBLE, description="Short unique name of the tenant.")
+    name: str = field(VISIBLE, description="Display name of the tenant.")
 
     @classmethod
     def from_row(cls, row: TenantRow) -> Tenant:
@@ -115,9 +102,9 @@ class Tenant:
 
 @strawberry.type(description="Who is asking: the signed-in user, their organization and roles.")
 class Viewer:
-    user: User = strawberry.field(description="The signed-in user.")
-    organization: Organization = strawberry.field(description="The user's organization.")
-    tenant: Tenant = strawberry.field(description="The tenant the request acts in.")
-    roles: list[TenantRole] = strawberry.field(
-        description="Tenant roles the user holds within their organization."
+    user: User = field(VISIBLE, description="The signed-in user.")
+    organization: Organization = field(VISIBLE, description="The user's organization.")
+    tenant: Tenant = field(VISIBLE, description="The tenant the request acts in.")
+    roles: list[TenantRole] = field(
+        VISIBLE, description="Tenant roles the user holds within their organization."
     )

@@ -1,0 +1,116 @@
+"""The start-up check of field policies, and the policy table it reads.
+
+Every field of every Membrane object type must declare a policy (deny by default): a schema
+with one that does not is refused before anything is served. Exempt are the structural
+types of Relay (`Connection`, `Edge`, `PageInfo`), which carry only what their parent
+field's policy already allowed, and the `id` of a node, readable by whoever sees the row.
+A field whose policy can refuse some readers must be nullable, so a refusal nulls the field
+and not its parent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import strawberry
+from graphql import GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType
+from strawberry.types.base import StrawberryObjectDefinition, StrawberryOptional
+
+from membrane.api.policies import VISIBLE, Policy, policy_of
+
+_STRUCTURAL_MODULES = ("strawberry.",)
+_NODE_ID = "id"
+
+
+class MissingPolicyError(RuntimeError):
+    """The schema has fields without a policy, or with one that cannot be enforced."""
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRow:
+    type_name: str
+    field_name: str
+    policy: Policy
+    is_input: bool
+    partner_visible: bool
+
+    @property
+    def kind(self) -> str:
+        if self.is_input:
+            return "write"
+        if self.type_name == "Mutation":
+            return "call"
+        return "row-dependent" if self.policy.row_dependent else "read"
+
+
+def _membrane_types(
+    schema: strawberry.Schema,
+) -> list[tuple[str, StrawberryObjectDefinition, bool]]:
+    found = []
+    for name, graphql_type in sorted(schema._schema.type_map.items()):
+        if name.startswith("__"):
+            continue
+        if not isinstance(
+            graphql_type, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType
+        ):
+            continue
+        definition = schema.get_type_by_name(name)
+        if not isinstance(definition, StrawberryObjectDefinition):
+            continue
+        if definition.origin.__module__.startswith(_STRUCTURAL_MODULES):
+            continue
+        found.append((name, definition, isinstance(graphql_type, GraphQLInputObjectType)))
+    return found
+
+
+def policy_table(schema: strawberry.Schema, partner_schema: strawberry.Schema) -> list[PolicyRow]:
+    """Every policed field of the full schema, and whether the partner schema has it."""
+    rows = []
+    partner_types = partner_schema._schema.type_map
+    for type_name, definition, is_input in _membrane_types(schema):
+        graphql_fields = schema._schema.type_map[type_name].fields  # type: ignore[attr-defined]
+        partner_type = partner_types.get(type_name)
+        partner_fields = getattr(partner_type, "fields", {}) if partner_type else {}
+        seen: set[str] = set()
+        for strawberry_field in definition.fields:
+            name = schema.config.name_converter.get_graphql_name(strawberry_field)
+            if name not in graphql_fields or name in seen:
+                continue
+            seen.add(name)
+            policy = policy_of(strawberry_field)
+            if policy is None:
+                if is_input:
+                    continue  # an input field without a policy is settable by any writer
+                if name == _NODE_ID:
+                    policy = VISIBLE
+                else:
+                    continue  # reported by check_policies
+            rows.append(PolicyRow(type_name, name, policy, is_input, name in partner_fields))
+    return rows
+
+
+def check_policies(schema: strawberry.Schema) -> None:
+    """Refuse a schema with an unpoliced field, or a refusable field that is not nullable."""
+    problems = []
+    for type_name, definition, is_input in _membrane_types(schema):
+        if is_input:
+            continue
+        graphql_fields = schema._schema.type_map[type_name].fields  # type: ignore[attr-defined]
+        for strawberry_field in definition.fields:
+            name = schema.config.name_converter.get_graphql_name(strawberry_field)
+            if name not in graphql_fields:
+                continue  # private to the Python type
+            policy = policy_of(strawberry_field)
+            if policy is None:
+                if name != _NODE_ID:
+                    problems.append(f"{type_name}.{name} declares no policy")
+                continue
+            if not policy.always and not isinstance(strawberry_field.type, StrawberryOptional):
+                problems.append(
+                    f"{type_name}.{name} may be refused ({policy.describe()}) but is not nullable"
+                )
+    if problems:
+        raise MissingPolicyError(
+            "every field needs a policy that can be enforced (membrane.api.policies):\n  "
+            + "\n  ".join(problems)
+        )
