@@ -26,12 +26,14 @@ CONTENT = {
 EVERYTHING = """
 query Everything {
   engagements(first: 100) {
+    totalCount
     edges { node { id
-      tasks(first: 100) { edges { node { id zone } } }
-      threads(first: 100) { edges { node { id zone messages(first: 100) { edges { node { id } } } } } }
-      documents(first: 100) { edges { node { id zone versions(first: 100) { edges { node { id } } } } } }
-      milestones(first: 100) { edges { node { id zone } } }
-      indicators(first: 100) { edges { node { id zone } } }
+      tasks(first: 100) { totalCount edges { node { id zone } } }
+      shared: tasks(zone: SHARED) { totalCount }
+      threads(first: 100) { totalCount edges { node { id zone messages(first: 100) { edges { node { id } } } } } }
+      documents(first: 100) { totalCount edges { node { id zone versions(first: 100) { edges { node { id } } } } } }
+      milestones(first: 100) { totalCount edges { node { id zone } } }
+      indicators(first: 100) { totalCount edges { node { id zone } } }
     } }
   }
 }
@@ -118,6 +120,18 @@ async def test_each_user_sees_exactly_their_rows(
     # then they see exactly the visible rows, nothing more and nothing less
     assert "errors" not in body
     assert _normalise(_seen(body["data"])) == _normalise(truth)
+    # and every count is the count of what they may see, with the list's filters
+    data = body["data"]["engagements"]
+    assert data["totalCount"] == len(truth["engagements"])
+    for key in CONTENT:
+        assert sum(e["node"][key]["totalCount"] for e in data["edges"]) == len(truth[key])
+    shared = sum(
+        1
+        for e in data["edges"]
+        for t in e["node"]["tasks"]["edges"]
+        if t["node"]["zone"] == "SHARED"
+    )
+    assert sum(e["node"]["shared"]["totalCount"] for e in data["edges"]) == shared
     if user == "dmitri":  # the auditor is a member of no engagement
         assert not truth["engagements"]
     else:

@@ -107,3 +107,26 @@ class PageLoader(DataLoader[PageKey, Page[RowT]], Generic[RowT]):
         key = (parent_id, page, extra)
         hit, value = known(self, key)
         return value if hit else self.load(key)
+
+
+CountKey = tuple[uuid.UUID, Hashable]
+FetchCounts = Callable[[Sequence[uuid.UUID], Any], Awaitable[dict[uuid.UUID, int]]]
+
+
+class CountLoader(DataLoader[CountKey, int]):
+    """How many children each parent has within the viewer's scope, per filter: one
+    grouped statement per filter and level."""
+
+    def __init__(self, fetch: FetchCounts) -> None:
+        async def load(keys: list[CountKey]) -> list[int]:
+            groups: dict[Hashable, list[uuid.UUID]] = {}
+            for parent_id, extra in keys:
+                groups.setdefault(extra, []).append(parent_id)
+            results: dict[CountKey, int] = {}
+            for extra, parent_ids in groups.items():
+                counts = await fetch(parent_ids, extra)
+                for parent_id in parent_ids:
+                    results[(parent_id, extra)] = counts.get(parent_id, 0)
+            return [results[key] for key in keys]
+
+        super().__init__(load_fn=load)

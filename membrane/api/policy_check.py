@@ -2,8 +2,9 @@
 
 Every field of every Membrane object type must declare a policy (deny by default): a schema
 with one that does not is refused before anything is served. Exempt are the structural
-types of Relay (`Connection`, `Edge`, `PageInfo`), which carry only what their parent
-field's policy already allowed, and the `id` of a node, readable by whoever sees the row.
+types of Relay (`Connection`, `Edge`, `PageInfo`, and the `edges` and `pageInfo` a
+connection inherits), which carry only what their parent field's policy already allowed,
+and the `id` of a node, readable by whoever sees the row.
 A field whose policy can refuse some readers must be nullable, so a refusal nulls the field
 and not its parent.
 """
@@ -14,12 +15,27 @@ from dataclasses import dataclass
 
 import strawberry
 from graphql import GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType
+from strawberry import relay
 from strawberry.types.base import StrawberryObjectDefinition, StrawberryOptional
 
 from membrane.api.policies import VISIBLE, Policy, policy_of
 
 _STRUCTURAL_MODULES = ("strawberry.",)
 _NODE_ID = "id"
+_CONNECTION_FIELDS = frozenset({"edges", "pageInfo"})
+
+
+def _declared_in(definition: StrawberryObjectDefinition) -> type:
+    """The class that declared a type (for `CountedConnection[Task]`, `CountedConnection`)."""
+    generic = definition.concrete_of
+    return (generic or definition).origin
+
+
+def _structural(definition: StrawberryObjectDefinition, name: str) -> bool:
+    """A node's id, and the edges and page info a connection inherits from Relay."""
+    if name == _NODE_ID:
+        return True
+    return issubclass(_declared_in(definition), relay.Connection) and name in _CONNECTION_FIELDS
 
 
 class MissingPolicyError(RuntimeError):
@@ -57,7 +73,7 @@ def _membrane_types(
         definition = schema.get_type_by_name(name)
         if not isinstance(definition, StrawberryObjectDefinition):
             continue
-        if definition.origin.__module__.startswith(_STRUCTURAL_MODULES):
+        if _declared_in(definition).__module__.startswith(_STRUCTURAL_MODULES):
             continue
         found.append((name, definition, isinstance(graphql_type, GraphQLInputObjectType)))
     return found
@@ -81,7 +97,7 @@ def policy_table(schema: strawberry.Schema, partner_schema: strawberry.Schema) -
             if policy is None:
                 if is_input:
                     continue  # an input field without a policy is settable by any writer
-                if name == _NODE_ID:
+                if _structural(definition, name):
                     policy = VISIBLE
                 else:
                     continue  # reported by check_policies
@@ -102,7 +118,7 @@ def check_policies(schema: strawberry.Schema) -> None:
                 continue  # private to the Python type
             policy = policy_of(strawberry_field)
             if policy is None:
-                if name != _NODE_ID:
+                if not _structural(definition, name):
                     problems.append(f"{type_name}.{name} declares no policy")
                 continue
             if not policy.always and not isinstance(strawberry_field.type, StrawberryOptional):

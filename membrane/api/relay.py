@@ -10,7 +10,9 @@ from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry import relay
+from strawberry.relay.types import NodeType
 
+from membrane.api.policies import VISIBLE, field
 from membrane.engagements.pagination import Page, PageRequest
 from membrane.errors import InvalidInputError
 
@@ -69,20 +71,54 @@ def page_request(first: int | None, after: str | None) -> PageRequest:
     )
 
 
+@strawberry.type(
+    name="Connection",
+    description="A page of a list, and how many items the viewer may see in the whole list.",
+)
+class CountedConnection(relay.Connection[NodeType]):
+    counter: strawberry.Private[Callable[[], Any]]
+
+    @field(
+        VISIBLE,
+        description=(
+            "How many items of the whole list (with its filters) the viewer may see; "
+            "counted only when asked for."
+        ),
+    )
+    def total_count(self) -> int:
+        return self.counter()  # type: ignore[no-any-return]  # an int or an awaitable of one
+
+
+def _edges(
+    page: Page[RowT], to_node: Callable[[RowT], Any], cursor_id: Callable[[RowT], uuid.UUID]
+) -> tuple[list[relay.Edge[Any]], relay.PageInfo]:
+    edges = [
+        relay.Edge(cursor=encode_cursor(cursor_id(row)), node=to_node(row)) for row in page.items
+    ]
+    page_info = relay.PageInfo(
+        has_next_page=page.has_next,
+        has_previous_page=page.has_previous,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+    return edges, page_info
+
+
 def connection(
     page: Page[RowT],
     to_node: Callable[[RowT], Any],
     cursor_id: Callable[[RowT], uuid.UUID],
 ) -> relay.Connection[Any]:
-    edges = [
-        relay.Edge(cursor=encode_cursor(cursor_id(row)), node=to_node(row)) for row in page.items
-    ]
-    return relay.Connection(
-        edges=edges,
-        page_info=relay.PageInfo(
-            has_next_page=page.has_next,
-            has_previous_page=page.has_previous,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-    )
+    edges, page_info = _edges(page, to_node, cursor_id)
+    return relay.Connection(edges=edges, page_info=page_info)
+
+
+def counted_connection(
+    page: Page[RowT],
+    to_node: Callable[[RowT], Any],
+    cursor_id: Callable[[RowT], uuid.UUID],
+    counter: Callable[[], Any],
+) -> CountedConnection[Any]:
+    """A connection whose `totalCount` calls `counter` (a loader's `load`) when asked for."""
+    edges, page_info = _edges(page, to_node, cursor_id)
+    return CountedConnection(edges=edges, page_info=page_info, counter=counter)

@@ -225,6 +225,57 @@ def content_pages(
 
 
 @statement_shape
+def _content_counts(
+    model: type[ContentT], sees_all: bool, with_zone: bool, with_status: bool
+) -> Select[uuid.UUID, int]:
+    filters = [VisibilityScope.content_filter(model, sees_all), model.engagement_id.in_(IDS)]
+    if with_zone:
+        filters.append(model.zone == bindparam("zone"))
+    if with_status:
+        filters.append(Task.status == bindparam("status"))
+    return (
+        select(model.engagement_id, func.count().label("total"))
+        .where(*filters)
+        .group_by(model.engagement_id)
+    )
+
+
+def content_counts(
+    scope: VisibilityScope,
+    model: type[ContentT],
+    engagement_ids: Sequence[uuid.UUID],
+    *,
+    zone: Zone | None = None,
+    status: TaskStatus | None = None,
+) -> Bound:
+    """How much content of each engagement the scope may see, with a list's filters."""
+    statement = _content_counts(
+        model, scope.sees_all_engagements, zone is not None, status is not None
+    )
+    params: dict[str, Any] = {**scope.params, "ids": list(engagement_ids)}
+    if zone is not None:
+        params["zone"] = zone
+    if status is not None:
+        params["status"] = status
+    return Bound(statement, params)
+
+
+@statement_shape
+def _engagements_count(sees_all: bool, with_status: bool) -> Select[Any]:
+    filters = [VisibilityScope.engagement_filter(sees_all)]
+    if with_status:
+        filters.append(Engagement.status == bindparam("status"))
+    return select(func.count()).select_from(Engagement).where(*filters)
+
+
+def engagements_count(scope: VisibilityScope, status: EngagementStatus | None) -> Bound:
+    params: dict[str, Any] = dict(scope.params)
+    if status is not None:
+        params["status"] = status
+    return Bound(_engagements_count(scope.sees_all_engagements, status is not None), params)
+
+
+@statement_shape
 def _tasks_by_ids(sees_all: bool, single: bool) -> Select[Any]:
     return _tasks_with_assignees(
         _TASKS, match_ids(Task.id, single), VisibilityScope.content_filter(Task, sees_all)

@@ -107,6 +107,30 @@ async def content_pages(
     return await _pages_per_engagement(session, query, engagement_ids, page)
 
 
+async def content_counts(
+    session: AsyncSession,
+    scope: VisibilityScope,
+    model: type[ContentT],
+    engagement_ids: Sequence[uuid.UUID],
+    *,
+    zone: Zone | None = None,
+    status: TaskStatus | None = None,
+) -> dict[uuid.UUID, int]:
+    """How much content of each engagement the viewer may see (0 when none)."""
+    query = repository.content_counts(scope, model, engagement_ids, zone=zone, status=status)
+    rows = (await session.execute(query.statement, query.params)).all()
+    counts = {row.engagement_id: int(row.total) for row in rows}
+    return {engagement_id: counts.get(engagement_id, 0) for engagement_id in engagement_ids}
+
+
+async def count_engagements(
+    session: AsyncSession, scope: VisibilityScope, *, status: EngagementStatus | None = None
+) -> int:
+    """How many engagements the viewer may see."""
+    query = repository.engagements_count(scope, status)
+    return int((await session.execute(query.statement, query.params)).scalar_one())
+
+
 async def task_pages(
     session: AsyncSession,
     scope: VisibilityScope,

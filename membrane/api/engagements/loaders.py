@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
-from membrane.api.loaders import ByIdLoader, PageLoader
+from membrane.api.loaders import ByIdLoader, CountLoader, PageLoader
 from membrane.engagements import service
 from membrane.engagements.enums import EngagementRole
 from membrane.engagements.models import (
@@ -43,6 +43,23 @@ class EngagementLoaders:
         self._session = session
         self._scope = scope
         self._remember_people = remember_people
+        self._counts: dict[type[ZonedContent], CountLoader] = {}
+
+    def counts(self, model: type[ZonedContent]) -> CountLoader:
+        """How much content of a kind each engagement has that the viewer may see, keyed by
+        (engagement id, (zone, status))."""
+        loader = self._counts.get(model)
+        if loader is None:
+            session, scope = self._session, self._scope
+
+            async def fetch(ids: Sequence[uuid.UUID], extra: Any) -> dict[uuid.UUID, int]:
+                zone, status = extra
+                return await service.content_counts(
+                    session, scope, model, ids, zone=zone, status=status
+                )
+
+            loader = self._counts[model] = CountLoader(fetch)
+        return loader
 
     @cached_property
     def engagement_by_id(self) -> ByIdLoader[Engagement]:

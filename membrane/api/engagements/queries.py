@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -19,7 +19,12 @@ from membrane.api.engagements.content_types import (
 )
 from membrane.api.engagements.types import Engagement
 from membrane.api.policies import SIGNED_IN, field
-from membrane.api.relay import connection, decode_global_id, page_request
+from membrane.api.relay import (
+    CountedConnection,
+    counted_connection,
+    decode_global_id,
+    page_request,
+)
 from membrane.api.tenancy.admin_types import IdentityProvider
 from membrane.api.tenancy.types import Organization, User
 from membrane.engagements import service
@@ -71,13 +76,17 @@ class EngagementQueries:
             EngagementStatus | None,
             strawberry.argument(description="Only engagements in this state."),
         ] = None,
-    ) -> relay.Connection[Engagement]:
+    ) -> CountedConnection[Engagement]:
         ctx = info.context
         page = await service.list_engagements(
             ctx.session, ctx.scope, page=page_request(first, after), status=status
         )
         ctx.engagements.engagement_by_id.remember(page.items)
-        return connection(page, Engagement.from_row, lambda row: row.id)
+
+        def count() -> Any:
+            return service.count_engagements(ctx.session, ctx.scope, status=status)
+
+        return counted_connection(page, Engagement.from_row, lambda row: row.id, count)
 
     @field(SIGNED_IN, description="One engagement by id; null when missing or not visible.")
     async def engagement(

@@ -20,7 +20,14 @@ from membrane.api.engagements.content_types import (
 )
 from membrane.api.loaders import then
 from membrane.api.policies import HOST_FINANCE_OR_LEAD, VISIBLE, field
-from membrane.api.relay import After, First, connection, page_request
+from membrane.api.relay import (
+    After,
+    CountedConnection,
+    First,
+    connection,
+    counted_connection,
+    page_request,
+)
 from membrane.api.scalars import Money
 from membrane.api.tenancy.types import Organization, User, load_organization, load_user
 from membrane.engagements import models
@@ -117,47 +124,59 @@ class Engagement(relay.Node):
         status: Annotated[
             TaskStatus | None, strawberry.argument(description="Only tasks in this status.")
         ] = None,
-    ) -> relay.Connection[Task]:
+    ) -> CountedConnection[Task]:
         found = info.context.engagements.tasks.get(
             self.engagement_uuid, page_request(first, after), (zone, status)
         )
-        return _page_connection(found, Task.from_row)  # type: ignore[return-value]
+        counter = self._counter(info, models.Task, (zone, status))
+        return _page_connection(found, Task.from_row, counter)  # type: ignore[return-value]
 
     @field(VISIBLE, description="Threads the viewer may see, oldest first.")
     async def threads(
         self, info: Info, first: First = 20, after: After = None, zone: ZoneArg = None
-    ) -> relay.Connection[Thread]:
+    ) -> CountedConnection[Thread]:
         page = await info.context.engagements.threads.fetch(
             self.engagement_uuid, page_request(first, after), (zone, None)
         )
-        return connection(page, Thread.from_row, lambda row: row.id)
+        counter = self._counter(info, models.Thread, (zone, None))
+        return counted_connection(page, Thread.from_row, _row_id, counter)
 
     @field(VISIBLE, description="Documents the viewer may see, oldest first.")
     async def documents(
         self, info: Info, first: First = 20, after: After = None, zone: ZoneArg = None
-    ) -> relay.Connection[Document]:
+    ) -> CountedConnection[Document]:
         page = await info.context.engagements.documents.fetch(
             self.engagement_uuid, page_request(first, after), (zone, None)
         )
-        return connection(page, Document.from_row, lambda row: row.id)
+        counter = self._counter(info, models.Document, (zone, None))
+        return counted_connection(page, Document.from_row, _row_id, counter)
 
     @field(VISIBLE, description="Milestones the viewer may see, oldest first.")
     async def milestones(
         self, info: Info, first: First = 20, after: After = None, zone: ZoneArg = None
-    ) -> relay.Connection[Milestone]:
+    ) -> CountedConnection[Milestone]:
         page = await info.context.engagements.milestones.fetch(
             self.engagement_uuid, page_request(first, after), (zone, None)
         )
-        return connection(page, Milestone.from_row, lambda row: row.id)
+        counter = self._counter(info, models.Milestone, (zone, None))
+        return counted_connection(page, Milestone.from_row, _row_id, counter)
 
     @field(VISIBLE, description="Indicators the viewer may see, oldest first.")
     async def indicators(
         self, info: Info, first: First = 20, after: After = None, zone: ZoneArg = None
-    ) -> relay.Connection[Indicator]:
+    ) -> CountedConnection[Indicator]:
         page = await info.context.engagements.indicators.fetch(
             self.engagement_uuid, page_request(first, after), (zone, None)
         )
-        return connection(page, Indicator.from_row, lambda row: row.id)
+        counter = self._counter(info, models.Indicator, (zone, None))
+        return counted_connection(page, Indicator.from_row, _row_id, counter)
+
+    def _counter(
+        self, info: Info, model: type[models.ZonedContent], filters: tuple[Any, Any]
+    ) -> Callable[[], Any]:
+        loader = info.context.engagements.counts(model)
+        key = (self.engagement_uuid, filters)
+        return lambda: loader.load(key)
 
     @classmethod
     def from_row(cls, row: models.Engagement) -> Engagement:
@@ -174,9 +193,11 @@ class Engagement(relay.Node):
         )
 
 
-def _page_connection(found: object, to_node: Callable[[Any], Any]) -> object:
+def _page_connection(
+    found: object, to_node: Callable[[Any], Any], counter: Callable[[], Any]
+) -> object:
     """A connection now when the page is loaded, else an awaitable of it."""
-    return then(found, lambda page: connection(page, to_node, _row_id))
+    return then(found, lambda page: counted_connection(page, to_node, _row_id, counter))
 
 
 def _row_id(row: models.ZonedContent) -> uuid.UUID:
