@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
+from typing import Any
 
 import pytest
 import strawberry
@@ -11,6 +13,7 @@ from membrane.api import policy_report
 from membrane.api.policies import HOST, VISIBLE, field
 from membrane.api.policy_check import MissingPolicyError, check_policies
 from membrane.api.schema import partner_schema, schema
+from tests.fixtures.demo import DemoData
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -61,3 +64,59 @@ def test_a_field_without_policy_stops_the_schema() -> None:
 def test_a_refusable_field_must_be_nullable() -> None:
     with pytest.raises(MissingPolicyError, match=r"Costly\.cost may be refused"):
         check_policies(strawberry.Schema(query=CostlyQuery))
+
+
+MEMBERS_WITH_EMAIL = """query($id: ID!) { node(id: $id) { ... on Engagement {
+  name members(first: 50) { edges { node { role user { displayName email organization { slug } } } } }
+} } }"""
+
+
+def _engagement_gid(demo: DemoData, name: str) -> str:
+    raw = demo.demo.engagement(name)["id"]
+    return base64.b64encode(f"Engagement:{raw}".encode()).decode()
+
+
+def _members(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    edges = body["data"]["node"]["members"]["edges"]
+    return {edge["node"]["user"]["displayName"]: edge["node"]["user"] for edge in edges}
+
+
+async def test_email_is_row_dependent(as_user: Any, demo_data: DemoData) -> None:
+    # given the Globex engagement, where grace (globex) is LEAD and hiro (globex) a VIEWER
+    engagement = _engagement_gid(demo_data, "Globex route optimisation")
+    # when hiro lists its members with their emails
+    hiro = await as_user("hiro")(MEMBERS_WITH_EMAIL, {"id": engagement})
+    members = _members(hiro)
+    # then his own organization's emails are there, the host's are null with one FORBIDDEN
+    # error each at the email's own path, and everything else is intact
+    assert members["Grace Okafor"]["email"] == "grace@globex.example"
+    host_people = [
+        name for name, user in members.items() if user["organization"]["slug"] == "northwind"
+    ]
+    assert host_people and all(members[name]["email"] is None for name in host_people)
+    assert all(members[name]["displayName"] == name for name in host_people)
+    errors = hiro["errors"]
+    assert len(errors) == len(host_people)
+    assert {error["extensions"]["code"] for error in errors} == {"FORBIDDEN"}
+    assert all(error["path"][-1] == "email" and error["path"][-2] == "user" for error in errors)
+    # while grace, a lead of that engagement, reads every member's email
+    grace = await as_user("grace")(MEMBERS_WITH_EMAIL, {"id": engagement})
+    assert "errors" not in grace
+    assert _members(grace)["Alice Martin"]["email"] == "alice@northwind.example"
+
+
+async def test_money_fields_follow_the_engagement_role(as_user: Any, demo_data: DemoData) -> None:
+    # given the ERP engagement: alice its host LEAD, chloe a host CONTRIBUTOR, bruno FINANCE
+    engagement = _engagement_gid(demo_data, "Acme ERP rollout")
+    query = "query($id: ID!) { node(id: $id) { ... on Engagement { name budgetCents } } }"
+    # when each reads the budget
+    lead = await as_user("alice")(query, {"id": engagement})
+    finance = await as_user("bruno")(query, {"id": engagement})
+    contributor = await as_user("chloe")(query, {"id": engagement})
+    # then the lead and finance read it, the contributor gets null and one FORBIDDEN
+    assert "errors" not in lead and "errors" not in finance
+    assert lead["data"]["node"]["budgetCents"] == finance["data"]["node"]["budgetCents"]
+    assert contributor["data"]["node"] == {"name": "Acme ERP rollout", "budgetCents": None}
+    [error] = contributor["errors"]
+    assert error["extensions"]["code"] == "FORBIDDEN"
+    assert error["path"] == ["node", "budgetCents"]
