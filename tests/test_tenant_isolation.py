@@ -91,6 +91,14 @@ MUTATIONS = {
         "mutation($input: SetIndicatorValueInput!) { setIndicatorValue(input: $input) "
         "{ indicator { id name } } }"
     ),
+    "publishToShared": (
+        "mutation($input: PublishToSharedInput!) { publishToShared(input: $input) "
+        "{ moved content { ... on Task { id title } } } }"
+    ),
+    "withdrawToInternal": (
+        "mutation($input: WithdrawToInternalInput!) { withdrawToInternal(input: $input) "
+        "{ moved content { ... on Task { id title } } } }"
+    ),
     "registerIdentityProvider": (
         "mutation($input: RegisterIdentityProviderInput!) { registerIdentityProvider(input: $input) "
         "{ identityProvider { id issuer clientId } organization { id name } } }"
@@ -112,7 +120,10 @@ MUTATIONS = {
         "{ user { id displayName status } } }"
     ),
 }
-QUERIES = {"viewer", "engagements", "engagement", "node"}
+QUERIES = {"viewer", "engagements", "engagement", "node", "search"}
+SEARCH = """query($text: String!, $engagement: ID) {
+  search(text: $text, first: 100, engagementId: $engagement) {
+    __typename ... on Task { id title } ... on Thread { id title } } }"""
 _counter = itertools.count()
 
 
@@ -212,6 +223,8 @@ async def make_victim_content(served: Served, tenant: SeededTenant, words: list[
     # B itself reads what was made: the checks below are not vacuous.
     own = await served.graphql(token, ENGAGEMENT, {"id": engagement})
     assert _data(own.json(), "engagement")["name"] == text
+    found = await served.graphql(token, SEARCH, {"text": victim.marker})
+    assert len(_data(found.json(), "search")) == 6  # two tasks and one of each other kind
     return victim
 
 
@@ -246,6 +259,10 @@ async def act_as(served: Served, actor: SeededTenant, victim: Victim) -> list[tu
         assert body["data"]["node"] is None
     body = await send("engagement", ENGAGEMENT, {"id": victim.ids["engagement"]})
     assert body["data"]["engagement"] is None
+    # B's content, searched for by its marker, in general and within B's engagement
+    for engagement in (None, victim.ids["engagement"]):
+        body = await send("search", SEARCH, {"text": victim.marker, "engagement": engagement})
+        assert body["data"]["search"] == [], body
 
     own = await send(
         "createEngagement",
@@ -317,6 +334,8 @@ async def act_as(served: Served, actor: SeededTenant, victim: Victim) -> list[tu
             {"engagementId": victim_engagement, "name": "n", "unit": "u", "zone": "SHARED"},
         ),
         ("setIndicatorValue", {"indicatorId": victim.ids["indicator"], "value": 1.0}),
+        ("publishToShared", {"id": victim.ids["task-INTERNAL"]}),
+        ("withdrawToInternal", {"id": victim.ids["task-SHARED"]}),
         (
             "registerIdentityProvider",
             {

@@ -231,3 +231,56 @@ async def test_co_members_and_participants_are_visible(as_user: Any, demo_data: 
     # then both are visible to him
     assert person["data"]["node"]["displayName"] == "Farid Haddad"
     assert company["data"]["node"] == {"name": "Acme Manufacturing"}
+
+
+SEARCH = """query($text: String!) { search(text: $text, first: 100) {
+  __typename ... on Task { id } ... on Thread { id } ... on Document { id }
+  ... on Milestone { id } ... on Indicator { id } } }"""
+TITLES = {
+    "tasks": "title",
+    "threads": "title",
+    "documents": "title",
+    "milestones": "title",
+    "indicators": "name",
+}
+
+
+@pytest.mark.parametrize("user", ["alice", "chloe", "erin", "hiro", "dmitri"])
+async def test_search_finds_exactly_the_visible_matches(
+    user: str, as_user: Any, demo_data: DemoData, session: AsyncSession
+) -> None:
+    # given the rows each user may see, and every title of the tenant
+    seeded = demo_data.demo
+    truth = _normalise(await _ground_truth(session, seeded.tenant_id, seeded.user(user)["id"]))
+    text = "PLAN"
+    expected: set[str] = set()
+    matching_anywhere = 0
+    for key, column in TITLES.items():
+        rows = await session.execute(
+            *sql(
+                f"SELECT id, {column} AS title FROM {key} WHERE tenant_id = :t", t=seeded.tenant_id
+            )
+        )
+        for row in rows:
+            if text.lower() in row.title.lower():
+                matching_anywhere += 1
+                if _canonical(row.id) in truth[key]:
+                    expected.add(_canonical(row.id))
+    # when they search for it, in another case than the titles use
+    body = await as_user(user)(SEARCH, {"text": text})
+    # then they find exactly the visible matches, and never anything else
+    assert "errors" not in body
+    found = {_canonical(_uuid(item["id"])) for item in body["data"]["search"]}
+    assert found == expected
+    assert bool(expected) == (user != "dmitri")  # the auditor is in no engagement
+    if user in {"erin", "hiro"}:  # partners: some matches are the host's, hidden from them
+        assert matching_anywhere > len(expected)
+
+
+async def test_search_refuses_bad_text_and_wildcards_match_literally(as_user: Any) -> None:
+    short = await as_user("alice")(SEARCH, {"text": "a"})
+    assert short["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "text"}
+    # `%` and `_` are not wildcards: no title holds them, so nothing is found
+    for text in ("%%", "__"):
+        body = await as_user("alice")(SEARCH, {"text": text})
+        assert body["data"]["search"] == []

@@ -19,6 +19,7 @@ from strawberry.types.field import StrawberryField
 from membrane.api import enums as _enums  # noqa: F401  (registers enum descriptions)
 from membrane.api.engagements.mutations import EngagementMutations
 from membrane.api.engagements.queries import EngagementQueries
+from membrane.api.engagements.zone_mutations import ZoneMutations
 from membrane.api.policies import policy_of
 from membrane.api.policy_check import check_policies
 from membrane.api.scalars import MONEY_SCALAR, Money
@@ -42,7 +43,7 @@ class Query(TenancyQueries, EngagementQueries):
 
 
 @strawberry.type(description="Entry points for changing data; each mutation is one transaction.")
-class Mutation(EngagementMutations, TenancyMutations):
+class Mutation(EngagementMutations, ZoneMutations, TenancyMutations):
     pass
 
 

@@ -20,6 +20,7 @@ from membrane.db.records import Record, columns_of, prefixed
 from membrane.engagements.enums import EngagementRole, EngagementStatus, TaskStatus, Zone
 from membrane.engagements.models import (
     Engagement,
+    Indicator,
     Membership,
     Participant,
     Task,
@@ -273,6 +274,33 @@ def engagements_count(scope: VisibilityScope, status: EngagementStatus | None) -
     if status is not None:
         params["status"] = status
     return Bound(_engagements_count(scope.sees_all_engagements, status is not None), params)
+
+
+@statement_shape
+def _search(model: type[ContentT], sees_all: bool, in_engagement: bool) -> Select[ContentT]:
+    title = model.name if model is Indicator else model.title  # type: ignore[attr-defined]
+    filters = [
+        VisibilityScope.content_filter(model, sees_all),
+        func.lower(title).like(func.lower(bindparam("pattern")), escape="/"),
+    ]
+    if in_engagement:
+        filters.append(model.engagement_id == bindparam("engagement"))
+    return select(model).where(*filters).order_by(model.id.desc()).limit(LIMIT)
+
+
+def search(
+    scope: VisibilityScope,
+    model: type[ContentT],
+    text: str,
+    limit: int,
+    engagement_id: uuid.UUID | None,
+) -> Bound:
+    """Content of one kind whose title holds `text` (any case), newest first, within scope."""
+    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    params: dict[str, Any] = {**scope.params, "pattern": f"%{escaped}%", "limit": limit}
+    if engagement_id is not None:
+        params["engagement"] = engagement_id
+    return Bound(_search(model, scope.sees_all_engagements, engagement_id is not None), params)
 
 
 @statement_shape

@@ -17,17 +17,22 @@ from membrane.db.rows import fetch_rows
 from membrane.engagements import repository
 from membrane.engagements.enums import EngagementRole, EngagementStatus, TaskStatus, Zone
 from membrane.engagements.models import (
+    Document,
     DocumentVersion,
     Engagement,
+    Indicator,
     IndicatorValue,
     Membership,
     Message,
+    Milestone,
     Participant,
     Task,
+    Thread,
     ZonedContent,
 )
 from membrane.engagements.pagination import Page, PageRequest
 from membrane.engagements.scope import VisibilityScope
+from membrane.errors import InvalidInputError, check_text
 from membrane.tenancy.models import Organization, User
 
 ContentT = TypeVar("ContentT", bound=ZonedContent)
@@ -257,3 +262,30 @@ async def versions_by_ids(
     session: AsyncSession, scope: VisibilityScope, ids: Sequence[uuid.UUID]
 ) -> list[DocumentVersion]:
     return await content_by_ids(session, scope, DocumentVersion, ids)
+
+
+SEARCHABLE: tuple[type[ZonedContent], ...] = (Task, Thread, Document, Milestone, Indicator)
+MAX_SEARCH_RESULTS = 100
+
+
+async def search_content(
+    session: AsyncSession,
+    scope: VisibilityScope,
+    text: str,
+    *,
+    first: int,
+    engagement_id: uuid.UUID | None = None,
+) -> list[ZonedContent]:
+    """Tasks, threads, documents, milestones and indicators the viewer may see whose title
+    (an indicator's name) holds `text`, newest first."""
+    text = check_text(text, field="text", max_length=200)
+    if len(text) < 2:
+        raise InvalidInputError("text must be at least 2 characters", field="text")
+    if not 1 <= first <= MAX_SEARCH_RESULTS:
+        raise InvalidInputError(f"first must be from 1 to {MAX_SEARCH_RESULTS}", field="first")
+    found: list[ZonedContent] = []
+    for model in SEARCHABLE:
+        query = repository.search(scope, model, text, first, engagement_id)
+        found.extend(await session.scalars(query.statement, query.params))
+    found.sort(key=lambda row: row.id, reverse=True)  # ids are time-ordered (UUIDv7)
+    return found[:first]

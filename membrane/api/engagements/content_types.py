@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -300,3 +300,26 @@ class Indicator(relay.Node):
             created_at=row.created_at,
             owner_uuid=row.owner_organization_id,
         )
+
+
+Content = Annotated[
+    Task | Thread | Document | Milestone | Indicator,
+    strawberry.union(
+        "Content",
+        description="A piece of engagement content that lives in a zone and can move.",
+    ),
+]
+
+_CONTENT_TYPES: dict[type[models.ZonedContent], Any] = {
+    models.Task: Task,
+    models.Thread: Thread,
+    models.Document: Document,
+    models.Milestone: Milestone,
+    models.Indicator: Indicator,
+}
+
+
+def content_node(row: models.ZonedContent) -> Task | Thread | Document | Milestone | Indicator:
+    """The GraphQL object of a task, thread, document, milestone or indicator row."""
+    node: Task | Thread | Document | Milestone | Indicator = _CONTENT_TYPES[type(row)].from_row(row)
+    return node

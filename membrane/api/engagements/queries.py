@@ -9,6 +9,7 @@ from strawberry import relay
 
 from membrane.api.context import Info
 from membrane.api.engagements.content_types import (
+    Content,
     Document,
     DocumentVersion,
     Indicator,
@@ -16,6 +17,7 @@ from membrane.api.engagements.content_types import (
     Milestone,
     Task,
     Thread,
+    content_node,
 )
 from membrane.api.engagements.types import Engagement
 from membrane.api.policies import SIGNED_IN, field
@@ -97,6 +99,36 @@ class EngagementQueries:
         engagement_id = decode_global_id(id, expected="Engagement", field="id")
         row = await info.context.engagements.engagement_by_id.one(engagement_id)
         return None if row is None else Engagement.from_row(row)
+
+    @field(
+        SIGNED_IN,
+        description=(
+            "Tasks, threads, documents, milestones and indicators the viewer may see whose "
+            "title (an indicator's name) holds the text, in any case; newest first."
+        ),
+    )
+    async def search(
+        self,
+        info: Info,
+        text: Annotated[
+            str, strawberry.argument(description="What to look for: 2 to 200 characters.")
+        ],
+        first: Annotated[int, strawberry.argument(description="How many results: 1 to 100.")] = 20,
+        engagement_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only content of this engagement."),
+        ] = None,
+    ) -> list[Content]:
+        ctx = info.context
+        engagement = (
+            None
+            if engagement_id is None
+            else decode_global_id(engagement_id, expected="Engagement", field="engagementId")
+        )
+        rows = await service.search_content(
+            ctx.session, ctx.scope, text, first=first, engagement_id=engagement
+        )
+        return [content_node(row) for row in rows]
 
     @field(SIGNED_IN, description="Any object by its global id; null when missing or not visible.")
     async def node(

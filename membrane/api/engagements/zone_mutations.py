@@ -1,0 +1,107 @@
+"""Mutations that move content between the zones of its engagement: `publishToShared` and
+`withdrawToInternal`, one transaction each (`membrane.engagements.zone_moves`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import strawberry
+from strawberry import relay
+
+from membrane.api.context import Info
+from membrane.api.engagements.content_types import (
+    Content,
+    Document,
+    Indicator,
+    Milestone,
+    Task,
+    Thread,
+)
+from membrane.api.policies import SIGNED_IN, VISIBLE, field, mutation
+from membrane.api.relay import decode_global_id
+from membrane.api.transactions import in_transaction
+from membrane.engagements import models, zone_moves
+from membrane.engagements.enums import Zone
+
+
+@dataclass(frozen=True, slots=True)
+class _Movable:
+    """A kind of content that moves: its rows, and how a row is served."""
+
+    model: type[models.ZonedContent]
+    to_node: Callable[[Any], Task | Thread | Document | Milestone | Indicator]
+
+
+_MOVABLE = {
+    "Task": _Movable(models.Task, Task.from_row),
+    "Thread": _Movable(models.Thread, Thread.from_row),
+    "Document": _Movable(models.Document, Document.from_row),
+    "Milestone": _Movable(models.Milestone, Milestone.from_row),
+    "Indicator": _Movable(models.Indicator, Indicator.from_row),
+}
+_ID = "The task, thread, document, milestone or indicator."
+INPUT = "What to move; see the input type."
+
+
+@strawberry.input(description="An item of the viewer's organization to share with the engagement.")
+class PublishToSharedInput:
+    id: strawberry.ID = strawberry.field(description=_ID)
+
+
+@strawberry.input(description="An item of the viewer's organization to take back to its zone.")
+class WithdrawToInternalInput:
+    id: strawberry.ID = strawberry.field(description=_ID)
+
+
+@strawberry.type(description="Result of publishToShared and withdrawToInternal.")
+class ZoneMovePayload:
+    content: Content = field(VISIBLE, description="The item, in the zone it is in now.")
+    moved: bool = field(
+        VISIBLE, description="False when the item already was in that zone: nothing changed."
+    )
+
+
+async def _move(info: Info, global_id: strawberry.ID, zone: Zone) -> ZoneMovePayload:
+    """Decode the id (one of the movable types), then move the item in one transaction."""
+    ctx = info.context
+    content_id = decode_global_id(global_id, expected=_MOVABLE.keys(), field=zone_moves.FIELD)
+    movable = _MOVABLE[relay.GlobalID.from_id(global_id).type_name]
+    done = await in_transaction(
+        ctx,
+        lambda: zone_moves.move_to_zone(ctx.session, ctx.scope, movable.model, content_id, zone),
+    )
+    return ZoneMovePayload(content=movable.to_node(done.row), moved=done.moved)
+
+
+@strawberry.type
+class ZoneMutations:
+    @mutation(
+        SIGNED_IN,
+        description=(
+            "Share an item of the viewer's organization with every member of the engagement, "
+            "with its messages, versions or values (leads and contributors of its owner)."
+        ),
+    )
+    async def publish_to_shared(
+        self,
+        info: Info,
+        input: Annotated[PublishToSharedInput, strawberry.argument(description=INPUT)],
+    ) -> ZoneMovePayload | None:
+        return await _move(info, input.id, Zone.SHARED)
+
+    @mutation(
+        SIGNED_IN,
+        description=(
+            "Take a shared item back to its organization's internal zone, with its messages, "
+            "versions or values; other organizations stop seeing it with their next request "
+            "(leads and contributors of its owner)."
+        ),
+    )
+    async def withdraw_to_internal(
+        self,
+        info: Info,
+        input: Annotated[WithdrawToInternalInput, strawberry.argument(description=INPUT)],
+    ) -> ZoneMovePayload | None:
+        return await _move(info, input.id, Zone.INTERNAL)
