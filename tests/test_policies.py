@@ -10,9 +10,18 @@ import pytest
 import strawberry
 
 from membrane.api import policy_report
-from membrane.api.policies import HOST, VISIBLE, field
+from membrane.api.policies import (
+    HOST,
+    VISIBLE,
+    engagement_role,
+    field,
+    input_field,
+    tenant_role,
+)
 from membrane.api.policy_check import MissingPolicyError, check_policies
 from membrane.api.schema import partner_schema, schema
+from membrane.engagements.enums import EngagementRole
+from membrane.tenancy.enums import TenantRole
 from tests.fixtures.demo import DemoData
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,6 +63,47 @@ class Costly:
 @strawberry.type
 class CostlyQuery:
     costly: Costly | None = field(VISIBLE, description="A costly object.")
+
+
+@strawberry.type
+class Unenforced:
+    # an input field's declaration on an output type: a policy, but nothing checks it
+    cost: int | None = input_field(tenant_role(TenantRole.FINANCE), description="Costly.")
+
+
+@strawberry.type
+class UnenforcedQuery:
+    unenforced: Unenforced | None = field(VISIBLE, description="An unenforced object.")
+
+
+@strawberry.type
+class Roleless:
+    # a policy on the engagement role, on a type that does not know its engagement
+    budget: int | None = field(engagement_role(EngagementRole.LEAD), description="Budget.")
+
+
+@strawberry.type
+class RolelessQuery:
+    roleless: Roleless | None = field(VISIBLE, description="A roleless object.")
+
+
+def test_a_policy_nothing_enforces_stops_the_schema() -> None:
+    with pytest.raises(MissingPolicyError, match=r"Unenforced\.cost declares a policy nothing"):
+        check_policies(strawberry.Schema(query=UnenforcedQuery))
+
+
+def test_a_policy_reading_what_its_type_lacks_stops_the_schema() -> None:
+    with pytest.raises(
+        MissingPolicyError, match=r"Roleless\.budget: its policy reads engagement_uuid"
+    ):
+        check_policies(strawberry.Schema(query=RolelessQuery))
+
+
+def test_a_policed_field_keeps_its_check_beside_other_extensions() -> None:
+    declared = field(HOST, description="Host only.", extensions=[])
+    assert [type(e).__name__ for e in declared.extensions] == ["PolicyExtension"]
+    with pytest.raises(TypeError):
+        field(HOST, description="Host only.", metadata={"policy": VISIBLE})
 
 
 def test_a_field_without_policy_stops_the_schema() -> None:

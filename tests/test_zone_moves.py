@@ -336,3 +336,23 @@ async def test_an_id_of_another_type_is_bad_input(
             "code": "BAD_USER_INPUT",
             "field": "input.id",
         }
+
+
+async def test_a_task_assigned_across_organizations_is_reassigned_before_withdrawal(
+    as_user: Any, erp: str, demo_data: DemoData, session: AsyncSession
+) -> None:
+    # given a shared host task assigned to farid of Acme
+    chloe = as_user("chloe")
+    farid = gid("User", demo_data.demo.user("farid")["id"])
+    task = await create_task(chloe, erp, "SHARED", "Assigned across the membrane")
+    assign = """mutation($input: UpdateTaskInput!) { updateTask(input: $input) { task { id } } }"""
+    data(await chloe(assign, {"input": {"id": task, "assigneeId": farid}}), "updateTask")
+    # when the host withdraws it
+    error = await refused(chloe, "withdrawToInternal", task)
+    # then it is a conflict on the id, and the task stays shared and assigned
+    assert error == {"code": "CONFLICT", "field": "input.id"}
+    assert (await stored(session, "tasks", task))[0] == "SHARED"
+    # once reassigned within the host, it moves
+    alice = gid("User", demo_data.demo.user("alice")["id"])
+    data(await chloe(assign, {"input": {"id": task, "assigneeId": alice}}), "updateTask")
+    assert (await moved(chloe, "withdrawToInternal", task))["moved"] is True

@@ -22,16 +22,22 @@ check (`membrane.api.policy_check`) refuses a schema with a field that has none.
 
 from __future__ import annotations
 
+import inspect
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import strawberry
-from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import BasePermission, PermissionExtension
+from strawberry.exceptions import StrawberryGraphQLError
+from strawberry.extensions.field_extension import (
+    AsyncExtensionResolver,
+    FieldExtension,
+    SyncExtensionResolver,
+)
 
+from membrane.api.loaders import known
 from membrane.engagements.enums import EngagementRole
 from membrane.tenancy.enums import TenantRole
 
@@ -59,6 +65,15 @@ class Policy(ABC):
     @abstractmethod
     def decided_by_principal(self, principal: Principal) -> bool | None:
         """The answer when the principal alone decides it, else None (it depends on the row)."""
+
+    def reads(self) -> frozenset[str]:
+        """Attributes of the GraphQL object a row-dependent policy reads (checked at start-up)."""
+        return frozenset()
+
+    def decide_now(self, source: Any, context: Context) -> bool | None:
+        """The answer when it is known without waiting (the principal decides, or what the
+        row needs was loaded already), else None."""
+        return self.decided_by_principal(context.principal)
 
     async def allows(self, source: Any, context: Context) -> bool:
         decided = self.decided_by_principal(context.principal)
@@ -133,6 +148,13 @@ class _EngagementRole(Policy):
     def decided_by_principal(self, principal: Principal) -> bool | None:
         return None
 
+    def reads(self) -> frozenset[str]:
+        return frozenset({"engagement_uuid"})
+
+    def decide_now(self, source: Any, context: Context) -> bool | None:
+        hit, role = known(context.engagements.viewer_role, source.engagement_uuid)
+        return role in self.roles if hit else None
+
     async def allows(self, source: Any, context: Context) -> bool:
         engagement_id: uuid.UUID = source.engagement_uuid
         return await context.engagements.viewer_role.load(engagement_id) in self.roles
@@ -140,8 +162,8 @@ class _EngagementRole(Policy):
 
 @dataclass(frozen=True)
 class _SameOrganization(Policy):
-    """The viewer belongs to the organization the row names (`owner_uuid` for content, the
-    user's `organization_uuid` for people)."""
+    """The viewer belongs to the organization that owns the row (`owner_uuid`: the zone's
+    owner for content, the user's organization for people)."""
 
     row_dependent = True
 
@@ -154,13 +176,14 @@ class _SameOrganization(Policy):
     def decided_by_principal(self, principal: Principal) -> bool | None:
         return None
 
+    def reads(self) -> frozenset[str]:
+        return frozenset({"owner_uuid"})
+
+    def decide_now(self, source: Any, context: Context) -> bool | None:
+        return bool(source.owner_uuid == context.principal.organization_id)
+
     async def allows(self, source: Any, context: Context) -> bool:
-        return bool(_organization_of(source) == context.principal.organization_id)
-
-
-def _organization_of(source: Any) -> uuid.UUID:
-    owner: uuid.UUID | None = getattr(source, "owner_uuid", None)
-    return owner if owner is not None else source.organization_uuid
+        return bool(self.decide_now(source, context))
 
 
 @dataclass(frozen=True)
@@ -178,6 +201,13 @@ class _LeadsEngagementOfUser(Policy):
     def decided_by_principal(self, principal: Principal) -> bool | None:
         return None
 
+    def reads(self) -> frozenset[str]:
+        return frozenset({"id"})
+
+    def decide_now(self, source: Any, context: Context) -> bool | None:
+        hit, led = known(context.tenancy.led_by_viewer, uuid.UUID(source.id))
+        return bool(led) if hit else None
+
     async def allows(self, source: Any, context: Context) -> bool:
         return await context.tenancy.led_by_viewer.load(uuid.UUID(source.id))
 
@@ -187,7 +217,7 @@ class AllOf(Policy):
     parts: tuple[Policy, ...]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "row_dependent", any(p.row_dependent for p in self.parts))
+        _order_parts(self)
 
     def describe(self) -> str:
         return " and ".join(_grouped(part) for part in self.parts)
@@ -201,8 +231,17 @@ class AllOf(Policy):
             return False
         return True if all(answers) else None
 
+    def reads(self) -> frozenset[str]:
+        return frozenset().union(*(part.reads() for part in self.parts))
+
+    def decide_now(self, source: Any, context: Context) -> bool | None:
+        answers = [part.decide_now(source, context) for part in self.parts]
+        if False in answers:
+            return False
+        return True if all(answers) else None
+
     async def allows(self, source: Any, context: Context) -> bool:
-        for part in _static_first(self.parts):
+        for part in self.parts:
             if not await part.allows(source, context):
                 return False
         return True
@@ -213,7 +252,7 @@ class AnyOf(Policy):
     parts: tuple[Policy, ...]
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "row_dependent", any(p.row_dependent for p in self.parts))
+        _order_parts(self)
 
     def describe(self) -> str:
         return " or ".join(_grouped(part) for part in self.parts)
@@ -227,8 +266,17 @@ class AnyOf(Policy):
             return True
         return False if all(answer is False for answer in answers) else None
 
+    def reads(self) -> frozenset[str]:
+        return frozenset().union(*(part.reads() for part in self.parts))
+
+    def decide_now(self, source: Any, context: Context) -> bool | None:
+        answers = [part.decide_now(source, context) for part in self.parts]
+        if True in answers:
+            return True
+        return False if all(answer is False for answer in answers) else None
+
     async def allows(self, source: Any, context: Context) -> bool:
-        for part in _static_first(self.parts):
+        for part in self.parts:
             if await part.allows(source, context):
                 return True
         return False
@@ -239,9 +287,11 @@ def _grouped(policy: Policy) -> str:
     return f"({text})" if isinstance(policy, AllOf | AnyOf) else text
 
 
-def _static_first(parts: Iterable[Policy]) -> list[Policy]:
+def _order_parts(policy: AllOf | AnyOf) -> None:
     """Parts the principal decides alone are cheaper, so they are asked first."""
-    return sorted(parts, key=lambda part: part.row_dependent)
+    ordered = tuple(sorted(policy.parts, key=lambda part: part.row_dependent))
+    object.__setattr__(policy, "parts", ordered)
+    object.__setattr__(policy, "row_dependent", any(part.row_dependent for part in ordered))
 
 
 VISIBLE: Policy = _Visible("anyone who can see the row")
@@ -272,38 +322,57 @@ HOST_FINANCE_OR_LEAD = HOST & (
 USER_EMAIL = SAME_ORGANIZATION | LEADS_ENGAGEMENT_OF_USER | HOST_ADMIN
 
 
-class _PolicyPermission(BasePermission):
-    error_extensions = {"code": "FORBIDDEN"}
+class PolicyExtension(FieldExtension):
+    """Enforces a field's policy: the field resolves as usual when it passes, and to null
+    with one FORBIDDEN error when it does not.
+
+    The answer is given at once whenever it is known (the principal decides, or what the
+    row needs was loaded already), so a checked field stays synchronous; only a check that
+    must load something waits. Strawberry's `PermissionExtension` awaits every `async`
+    check, which made each checked field an asyncio task (docs/performance.md).
+    """
 
     def __init__(self, policy: Policy) -> None:
+        super().__init__()
         self.policy = policy
         self.message = f"Not allowed: this field requires {policy.describe()}."
 
+    def _refused(self) -> StrawberryGraphQLError:
+        return StrawberryGraphQLError(self.message, extensions={"code": "FORBIDDEN"})
 
-class _PrincipalPermission(_PolicyPermission):
-    """A policy the principal decides alone: checked without awaiting."""
+    def resolve(self, next_: SyncExtensionResolver, source: Any, info: Info, **kwargs: Any) -> Any:
+        decided = self.policy.decide_now(source, info.context)
+        if decided is None:
+            return self._resolve_later(next_, source, info, kwargs)
+        if not decided:
+            raise self._refused()
+        return next_(source, info, **kwargs)
 
-    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        return bool(self.policy.decided_by_principal(info.context.principal))
+    async def _resolve_later(
+        self, next_: SyncExtensionResolver, source: Any, info: Info, kwargs: dict[str, Any]
+    ) -> Any:
+        if not await self.policy.allows(source, info.context):
+            raise self._refused()
+        result = next_(source, info, **kwargs)
+        return await result if inspect.isawaitable(result) else result
 
-
-class _RowPermission(_PolicyPermission):
-    """A policy that may depend on the row: decided by the principal when it can be."""
-
-    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
-        decided = self.policy.decided_by_principal(info.context.principal)
-        if decided is not None:
-            return decided
-        return await self.policy.allows(source, info.context)
+    async def resolve_async(
+        self, next_: AsyncExtensionResolver, source: Any, info: Info, **kwargs: Any
+    ) -> Any:
+        decided = self.policy.decide_now(source, info.context)
+        if decided is None:
+            decided = await self.policy.allows(source, info.context)
+        if not decided:
+            raise self._refused()
+        return await next_(source, info, **kwargs)
 
 
 def policy_extensions(policy: Policy) -> list[FieldExtension]:
-    """What enforces a policy at run time: nothing for `VISIBLE`, whose rows are already
-    filtered; else Strawberry's permission extension (null plus one FORBIDDEN error)."""
+    """What enforces a policy at run time: nothing for a policy everyone who reaches the
+    field passes (`VISIBLE`: its rows are already filtered), else a `PolicyExtension`."""
     if policy.always:
         return []
-    permission = _RowPermission(policy) if policy.row_dependent else _PrincipalPermission(policy)
-    return [PermissionExtension(permissions=[permission], use_directives=False)]
+    return [PolicyExtension(policy)]
 
 
 def _described(description: str, policy: Policy) -> str:
@@ -320,11 +389,13 @@ def field(
     **kwargs: Any,
 ) -> Any:
     """A Strawberry field readable under `policy`: usable as a value or as a decorator."""
+    if "metadata" in kwargs:
+        raise TypeError("a policed field keeps its policy in its metadata; pass none")
     options: dict[str, Any] = {
+        **kwargs,
         "description": _described(description, policy),
         "metadata": {POLICY: policy},
-        "extensions": policy_extensions(policy),
-        **kwargs,
+        "extensions": [*policy_extensions(policy), *kwargs.get("extensions", ())],
     }
     if resolver is not None:
         return strawberry.field(resolver, **options)

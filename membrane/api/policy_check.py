@@ -11,18 +11,21 @@ and not its parent.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import strawberry
 from graphql import GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType
 from strawberry import relay
 from strawberry.types.base import StrawberryObjectDefinition, StrawberryOptional
 
-from membrane.api.policies import VISIBLE, Policy, policy_of
+from membrane.api.policies import VISIBLE, Policy, PolicyExtension, policy_of
 
-_STRUCTURAL_MODULES = ("strawberry.",)
 _NODE_ID = "id"
 _CONNECTION_FIELDS = frozenset({"edges", "pageInfo"})
+# Relay's own types: they carry only what their parent field's policy allowed.
+_RELAY_TYPES: tuple[type, ...] = (relay.Connection, relay.Edge, relay.PageInfo, relay.Node)
 
 
 def _declared_in(definition: StrawberryObjectDefinition) -> type:
@@ -31,11 +34,39 @@ def _declared_in(definition: StrawberryObjectDefinition) -> type:
     return (generic or definition).origin
 
 
+def _relay_own(definition: StrawberryObjectDefinition) -> bool:
+    """A type Relay declares itself (not a Membrane subclass such as `CountedConnection`)."""
+    declared = _declared_in(definition)
+    return declared in _RELAY_TYPES or (
+        declared.__module__.startswith("strawberry.") and issubclass(declared, _RELAY_TYPES)
+    )
+
+
 def _structural(definition: StrawberryObjectDefinition, name: str) -> bool:
     """A node's id, and the edges and page info a connection inherits from Relay."""
-    if name == _NODE_ID:
+    declared = _declared_in(definition)
+    if name == _NODE_ID and issubclass(declared, relay.Node):
         return True
-    return issubclass(_declared_in(definition), relay.Connection) and name in _CONNECTION_FIELDS
+    return issubclass(declared, relay.Connection) and name in _CONNECTION_FIELDS
+
+
+def _enforced(strawberry_field: Any, policy: Policy) -> bool:
+    """A policy that can refuse is enforced by exactly one `PolicyExtension` carrying it."""
+    if policy.always:
+        return True
+    enforcing = [e for e in strawberry_field.extensions if isinstance(e, PolicyExtension)]
+    return len(enforcing) == 1 and enforcing[0].policy is policy
+
+
+def _missing_attributes(definition: StrawberryObjectDefinition, policy: Policy) -> set[str]:
+    """What a row-dependent policy reads from the object that the type does not have."""
+    declared = _declared_in(definition)
+    names = (
+        {f.name for f in dataclasses.fields(declared)}
+        if dataclasses.is_dataclass(declared)
+        else set()
+    )
+    return {name for name in policy.reads() if name not in names and not hasattr(declared, name)}
 
 
 class MissingPolicyError(RuntimeError):
@@ -73,7 +104,7 @@ def _membrane_types(
         definition = schema.get_type_by_name(name)
         if not isinstance(definition, StrawberryObjectDefinition):
             continue
-        if _declared_in(definition).__module__.startswith(_STRUCTURAL_MODULES):
+        if _relay_own(definition):
             continue
         found.append((name, definition, isinstance(graphql_type, GraphQLInputObjectType)))
     return found
@@ -106,7 +137,8 @@ def policy_table(schema: strawberry.Schema, partner_schema: strawberry.Schema) -
 
 
 def check_policies(schema: strawberry.Schema) -> None:
-    """Refuse a schema with an unpoliced field, or a refusable field that is not nullable."""
+    """Refuse a schema with an unpoliced field, a policy nothing enforces or that reads what
+    its type lacks, or a refusable field that is not nullable."""
     problems = []
     for type_name, definition, is_input in _membrane_types(schema):
         if is_input:
@@ -124,6 +156,14 @@ def check_policies(schema: strawberry.Schema) -> None:
             if not policy.always and not isinstance(strawberry_field.type, StrawberryOptional):
                 problems.append(
                     f"{type_name}.{name} may be refused ({policy.describe()}) but is not nullable"
+                )
+            if not _enforced(strawberry_field, policy):
+                problems.append(f"{type_name}.{name} declares a policy nothing enforces")
+            missing = _missing_attributes(definition, policy)
+            if missing:
+                problems.append(
+                    f"{type_name}.{name}: its policy reads {', '.join(sorted(missing))}, "
+                    "which the type lacks"
                 )
     if problems:
         raise MissingPolicyError(

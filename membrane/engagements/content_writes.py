@@ -276,7 +276,7 @@ async def _add_message(
 async def post_message(
     session: AsyncSession, scope: VisibilityScope, *, thread_id: uuid.UUID, body: str
 ) -> Message:
-    thread = await visible_content(session, scope, Thread, thread_id, "threadId")
+    thread = await visible_content(session, scope, Thread, thread_id, "threadId", for_update=True)
     await require_writer(session, scope, thread.engagement_id)
     return await _add_message(session, scope, thread, body)
 
@@ -320,7 +320,9 @@ async def create_document(
 async def create_document_version(
     session: AsyncSession, scope: VisibilityScope, *, document_id: uuid.UUID, body: str
 ) -> tuple[Document, DocumentVersion]:
-    document = await visible_content(session, scope, Document, document_id, "documentId")
+    document = await visible_content(
+        session, scope, Document, document_id, "documentId", for_update=True
+    )
     await require_writer(session, scope, document.engagement_id)
     text = check_text(body, field="body", max_length=BODY_MAX, required=False)
     size = len(text.encode("utf-8"))
@@ -390,7 +392,9 @@ async def create_indicator(
 async def set_indicator_value(
     session: AsyncSession, scope: VisibilityScope, *, indicator_id: uuid.UUID, value: float
 ) -> Indicator:
-    indicator = await visible_content(session, scope, Indicator, indicator_id, "indicatorId")
+    indicator = await visible_content(
+        session, scope, Indicator, indicator_id, "indicatorId", for_update=True
+    )
     await require_writer(session, scope, indicator.engagement_id)
     if value != value or value in (float("inf"), float("-inf")):
         raise InvalidInputError("value must be a finite number", field="value")

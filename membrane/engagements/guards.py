@@ -7,6 +7,7 @@ import uuid
 from datetime import date
 from typing import TypeVar
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from membrane.engagements import repository
@@ -65,9 +66,18 @@ async def visible_content(
     model: type[ContentT],
     content_id: uuid.UUID,
     field: str,
+    *,
+    for_update: bool = False,
 ) -> ContentT:
+    """The row if the scope may see it, else NOT_FOUND. `for_update` locks it until the
+    transaction ends (PostgreSQL), for writes that copy its zone or change it: a message
+    posted while its thread is withdrawn then waits, and takes the zone the thread ends in."""
     query = repository.content_by_ids(scope, model, [content_id])
-    row: ContentT | None = (await session.scalars(query.statement, query.params)).one_or_none()
+    statement = query.statement
+    if for_update:
+        assert isinstance(statement, Select)
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    row: ContentT | None = (await session.scalars(statement, query.params)).one_or_none()
     if row is None:
         raise NotFoundError(f"{model.__name__.lower()} not found", field=field)
     return row

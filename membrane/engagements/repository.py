@@ -57,9 +57,17 @@ def _page_params(scope: VisibilityScope, page: PageRequest, **extra: Any) -> dic
 
 
 @statement_shape
-def _engagements_page(sees_all: bool, has_after: bool, with_status: bool) -> Select[Engagement]:
+def _engagements_page(
+    sees_all: bool, has_after: bool, with_status: bool
+) -> Select[Engagement, str | None]:
+    """A page of engagements with the viewer's role in each (null where not a member)."""
     scope_filter = VisibilityScope.engagement_filter(sees_all)
-    query = select(Engagement).where(scope_filter)
+    viewer = and_(
+        Membership.tenant_id == TENANT,
+        Membership.engagement_id == Engagement.id,
+        Membership.user_id == bindparam("scope_user"),
+    )
+    query = select(Engagement, Membership.role).outerjoin(Membership, viewer).where(scope_filter)
     if has_after:
         query = query.where(Engagement.id > AFTER)
     if with_status:
@@ -233,6 +241,8 @@ def _content_counts(
     if with_zone:
         filters.append(model.zone == bindparam("zone"))
     if with_status:
+        if model is not Task:
+            raise ValueError("only tasks have a status")
         filters.append(Task.status == bindparam("status"))
     return (
         select(model.engagement_id, func.count().label("total"))

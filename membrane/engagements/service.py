@@ -79,10 +79,13 @@ async def list_engagements(
     *,
     page: PageRequest,
     status: EngagementStatus | None = None,
-) -> Page[Engagement]:
+) -> tuple[Page[Engagement], dict[uuid.UUID, EngagementRole | None]]:
+    """A page of engagements, and the viewer's role in each (None where not a member)."""
     query = repository.engagements_page(scope, page, status)
-    rows = list(await session.scalars(query.statement, query.params))
-    return Page.from_rows(rows, page)
+    rows = (await session.execute(query.statement, query.params)).all()
+    engagements = Page.from_rows([row[0] for row in rows], page)
+    roles = {row[0].id: None if row[1] is None else EngagementRole(row[1]) for row in rows}
+    return engagements, roles
 
 
 async def engagements_by_ids(

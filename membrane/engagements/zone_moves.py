@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from membrane.db.base import utcnow
+from membrane.engagements import repository
 from membrane.engagements.enums import WRITER_ROLES, Zone
 from membrane.engagements.guards import role_in, visible_content
 from membrane.engagements.models import (
@@ -33,7 +34,7 @@ from membrane.engagements.models import (
     ZonedContent,
 )
 from membrane.engagements.scope import VisibilityScope
-from membrane.errors import ForbiddenError
+from membrane.errors import ConflictError, ForbiddenError
 
 ContentT = TypeVar("ContentT", bound=ZonedContent)
 
@@ -74,10 +75,12 @@ async def move_to_zone(
     """
     if model not in MOVABLE:
         raise ValueError(f"{model.__name__} does not move on its own")
-    row = await visible_content(session, scope, model, content_id, FIELD)
+    row = await visible_content(session, scope, model, content_id, FIELD, for_update=True)
     await _require_mover(session, scope, row)
     if row.zone == zone:
         return ZoneMove(row=row, moved=False)
+    if zone is Zone.INTERNAL and isinstance(row, Task):
+        await _require_assignee_of_owner(session, scope, row)
     await _set_zone(session, scope, model, row.id, zone)
     await _set_children_zone(session, scope, model, row.id, zone)
     await session.flush()
@@ -93,6 +96,25 @@ async def _require_mover(session: AsyncSession, scope: VisibilityScope, row: Zon
         )
     if await role_in(session, scope, row.engagement_id) not in WRITER_ROLES:
         raise ForbiddenError("only engagement leads and contributors may move content")
+
+
+async def _require_assignee_of_owner(
+    session: AsyncSession, scope: VisibilityScope, task: Task
+) -> None:
+    """An internal task is assigned within its organization only (as on create and update):
+    a task assigned to someone of another organization is reassigned before it is withdrawn,
+    or its assignee would lose sight of it."""
+    if task.assignee_id is None:
+        return
+    member = (
+        await session.scalars(repository.membership(scope, task.engagement_id, task.assignee_id))
+    ).one_or_none()
+    if member is not None and member.organization_id != task.owner_organization_id:
+        raise ConflictError(
+            "the task is assigned to someone of another organization; reassign it within "
+            "the owning organization before withdrawing it",
+            field=FIELD,
+        )
 
 
 async def _set_zone(

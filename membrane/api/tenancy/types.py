@@ -56,6 +56,11 @@ class User(relay.Node):
     status: UserStatus = field(VISIBLE, description="ACTIVE, SUSPENDED or DEPROVISIONED.")
     organization_uuid: strawberry.Private[uuid.UUID]
 
+    @property
+    def owner_uuid(self) -> uuid.UUID:
+        """The organization a person's row belongs to (`SAME_ORGANIZATION`)."""
+        return self.organization_uuid
+
     @field(VISIBLE, description="The organization the user belongs to.")
     def organization(
         self, info: Info
