@@ -86,6 +86,10 @@ class Settings:
     database_role: str | None = "membrane_app"
     log_level: str = "INFO"
     sql_echo: bool = False
+    audit_checkpoint_every: int = 100
+    audit_checkpoint_seconds: int = 300
+    # Columns whose values audit events never carry, as `table.column` (secrets always).
+    audit_redacted: tuple[str, ...] = ()
 
     @property
     def production(self) -> bool:
@@ -147,6 +151,17 @@ class Settings:
                 "MEMBRANE_IDP_REFETCH_INTERVAL", d.provider_refetch_seconds
             ),
             token_leeway_seconds=_int("MEMBRANE_TOKEN_LEEWAY", d.token_leeway_seconds, minimum=0),
+            audit_checkpoint_every=_int(
+                "MEMBRANE_AUDIT_CHECKPOINT_EVERY", d.audit_checkpoint_every
+            ),
+            audit_checkpoint_seconds=_int(
+                "MEMBRANE_AUDIT_CHECKPOINT_SECONDS", d.audit_checkpoint_seconds
+            ),
+            audit_redacted=tuple(
+                item.strip().lower()
+                for item in os.environ.get("MEMBRANE_AUDIT_REDACT", "").split(",")
+                if item.strip()
+            ),
             tenant_header=os.environ.get("MEMBRANE_TENANT_HEADER") or d.tenant_header,
             tenant_source=tenant_source,
             tenant_domain=tenant_domain,

@@ -19,6 +19,7 @@ from membrane.api.documents import DocumentCache
 from membrane.api.graphql_http import STATIC, graphql_endpoint
 from membrane.api.runtime import Runtime
 from membrane.api.schema import SCHEMAS
+from membrane.audit.setup import audit_log
 from membrane.auth import keys
 from membrane.auth.federation.clients import ProviderClients
 from membrane.auth.principal_cache import CHANNEL, PrincipalCache
@@ -62,6 +63,7 @@ def build_runtime(settings: Settings) -> Runtime:
             timeout_seconds=settings.provider_timeout_seconds,
             refetch_interval_seconds=settings.provider_refetch_seconds,
         ),
+        audit=audit_log(settings),
     )
 
 
@@ -77,6 +79,12 @@ async def readyz(request: Request) -> Response:
     except Exception:
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok"})
+
+
+async def audit_keys(request: Request) -> Response:
+    """The public keys that verify audit checkpoints (`membrane audit verify --keys`)."""
+    runtime: Runtime = request.app.state.runtime
+    return JSONResponse(runtime.audit.keys.jwks(), headers={"cache-control": "public, max-age=300"})
 
 
 async def jwks(request: Request) -> Response:
@@ -138,6 +146,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/.well-known/jwks.json", jwks, methods=["GET"]),
+            Route("/.well-known/audit-keys.json", audit_keys, methods=["GET"]),
             *auth_routes(),
         ],
         lifespan=lifespan,

@@ -24,6 +24,8 @@ from membrane.api.errors import format_error, request_error
 from membrane.api.runtime import Runtime
 from membrane.api.schema import SCHEMAS, audience_of, schema
 from membrane.api.tenant_resolution import TenantRefusedError, resolve_tenant
+from membrane.audit.recorder import Recorder
+from membrane.audit.requests import actor_of
 from membrane.auth import principals
 from membrane.auth.errors import AuthenticationError
 from membrane.errors import ErrorCode
@@ -219,11 +221,16 @@ async def graphql_endpoint(request: Request) -> Response:
         if invalid:
             errors = [format_error(e, prepared.document) for e in invalid]
             return _json({"errors": errors}, refused, media_type)
+        recorder = Recorder(
+            actor_of(request, principal, "graphql"), runtime.settings.audit_redacted
+        )
         context = Context.create(
             session,
             principal,
             secrets=runtime.stores.secrets,
             production=runtime.settings.production,
+            audit=recorder,
+            audit_log=runtime.audit,
         )
         result = execute(
             SCHEMAS[audience]._schema,
@@ -237,9 +244,32 @@ async def graphql_endpoint(request: Request) -> Response:
         if optimized_is_awaitable(result):
             result = await result  # type: ignore[misc]
         assert isinstance(result, ExecutionResult)
+    if operation is OperationType.QUERY:
+        draft = recorder.read_draft(operation_name)
+        if draft is not None:
+            try:
+                await _record_read(store, tenant.id, runtime, draft)
+            except (DBAPIError, OSError, TimeoutError):
+                # What may not be recorded is not delivered.
+                logger.exception("the audit event of a read of tenant %s failed", tenant.slug)
+                return _json(
+                    request_error("the audit log cannot be written", ErrorCode.UNAVAILABLE),
+                    503,
+                    media_type,
+                    **{"retry-after": "5"},
+                )
     request_failed = _is_request_error(result)
     status = 400 if request_failed and media_type == GRAPHQL_RESPONSE else 200
     return _json(_payload(result, prepared.document, request_failed), status, media_type)
+
+
+async def _record_read(store: Any, tenant_id: Any, runtime: Runtime, draft: Any) -> None:
+    """One audit event for a query that read restricted fields, crossed into another
+    organization's rows or was refused a field: one short transaction per operation."""
+    async with store.sessions() as session:
+        bind_tenant(session, tenant_id)
+        await runtime.audit.append(session, tenant_id, [draft])
+        await session.commit()
 
 
 def _is_request_error(result: ExecutionResult) -> bool:

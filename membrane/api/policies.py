@@ -337,22 +337,29 @@ class PolicyExtension(FieldExtension):
         self.policy = policy
         self.message = f"Not allowed: this field requires {policy.describe()}."
 
-    def _refused(self) -> StrawberryGraphQLError:
+    def _refused(self, info: Info) -> StrawberryGraphQLError:
+        info.context.audit.read_denied(".".join(str(key) for key in info.path.as_list()))
         return StrawberryGraphQLError(self.message, extensions={"code": "FORBIDDEN"})
+
+    @staticmethod
+    def _allowed(info: Info) -> None:
+        info.context.audit.read_restricted(f"{info._raw_info.parent_type.name}.{info.field_name}")
 
     def resolve(self, next_: SyncExtensionResolver, source: Any, info: Info, **kwargs: Any) -> Any:
         decided = self.policy.decide_now(source, info.context)
         if decided is None:
             return self._resolve_later(next_, source, info, kwargs)
         if not decided:
-            raise self._refused()
+            raise self._refused(info)
+        self._allowed(info)
         return next_(source, info, **kwargs)
 
     async def _resolve_later(
         self, next_: SyncExtensionResolver, source: Any, info: Info, kwargs: dict[str, Any]
     ) -> Any:
         if not await self.policy.allows(source, info.context):
-            raise self._refused()
+            raise self._refused(info)
+        self._allowed(info)
         result = next_(source, info, **kwargs)
         return await result if inspect.isawaitable(result) else result
 
@@ -363,7 +370,22 @@ class PolicyExtension(FieldExtension):
         if decided is None:
             decided = await self.policy.allows(source, info.context)
         if not decided:
-            raise self._refused()
+            raise self._refused(info)
+        self._allowed(info)
+        return await next_(source, info, **kwargs)
+
+
+class AuditedMutation(FieldExtension):
+    """Names the mutation that starts, so its audit event carries its action."""
+
+    def resolve(self, next_: SyncExtensionResolver, source: Any, info: Info, **kwargs: Any) -> Any:
+        info.context.audit.begin(info.field_name)
+        return next_(source, info, **kwargs)
+
+    async def resolve_async(
+        self, next_: AsyncExtensionResolver, source: Any, info: Info, **kwargs: Any
+    ) -> Any:
+        info.context.audit.begin(info.field_name)
         return await next_(source, info, **kwargs)
 
 
@@ -407,7 +429,7 @@ def mutation(policy: Policy, *, description: str, **kwargs: Any) -> Any:
     return strawberry.mutation(
         description=_described(description, policy),
         metadata={POLICY: policy},
-        extensions=policy_extensions(policy),
+        extensions=[*policy_extensions(policy), AuditedMutation()],
         **kwargs,
     )
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from membrane.api.documents import DocumentCache
+from membrane.audit.chain import AuditLog
 from membrane.auth.federation.clients import ProviderClients
 from membrane.auth.principal_cache import PrincipalCache
 from membrane.auth.tokens import TokenService
@@ -32,3 +33,4 @@ class Runtime:
     principals: PrincipalCache
     secrets: SecretBox
     providers: ProviderClients  # clients of organizations' identity providers
+    audit: AuditLog  # appends to tenants' audit chains and signs their checkpoints

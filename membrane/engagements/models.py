@@ -190,3 +190,9 @@ class IndicatorValue(ZonedContent, Base):
 
     indicator_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("indicators.id", ondelete="CASCADE"))
     value: Mapped[float]
+
+
+def table_of(model: type[ZonedContent]) -> str:
+    """The table a kind of content lives in (`tasks`, `threads`, ...)."""
+    name: str = model.__tablename__  # type: ignore[attr-defined]
+    return name

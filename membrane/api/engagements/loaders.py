@@ -26,6 +26,7 @@ from membrane.engagements.models import (
     Task,
     Thread,
     ZonedContent,
+    table_of,
 )
 from membrane.engagements.pagination import Page, PageRequest
 from membrane.engagements.scope import VisibilityScope
@@ -39,10 +40,13 @@ class EngagementLoaders:
         session: AsyncSession,
         scope: VisibilityScope,
         remember_people: Callable[[service.People], None],
+        rows_read: Callable[[str, Sequence[Any]], None] = lambda table, rows: None,
     ) -> None:
         self._session = session
         self._scope = scope
         self._remember_people = remember_people
+        # Told of every content row loaded, for the audit of cross-organization reads.
+        self._rows_read = rows_read
         self._counts: dict[type[ZonedContent], CountLoader] = {}
 
     def counts(self, model: type[ZonedContent]) -> CountLoader:
@@ -77,6 +81,7 @@ class EngagementLoaders:
         async def tasks_by_id(ids: Sequence[uuid.UUID]) -> list[Task]:
             tasks, people = await service.tasks_by_ids(session, scope, ids)
             remember(people)
+            self._rows_read("tasks", tasks)
             return tasks
 
         return ByIdLoader(tasks_by_id)
@@ -106,7 +111,9 @@ class EngagementLoaders:
         session, scope = self._session, self._scope
 
         async def versions(ids: Sequence[uuid.UUID]) -> list[DocumentVersion]:
-            return await service.versions_by_ids(session, scope, ids)
+            found = await service.versions_by_ids(session, scope, ids)
+            self._rows_read("document_versions", found)
+            return found
 
         return ByIdLoader(versions)
 
@@ -122,6 +129,7 @@ class EngagementLoaders:
                 session, scope, ids, page, zone=zone, status=status
             )
             remember(people)
+            self._pages_read("tasks", pages)
             return pages
 
         return PageLoader(task_pages)
@@ -152,15 +160,15 @@ class EngagementLoaders:
 
     @cached_property
     def messages(self) -> PageLoader[Message]:
-        return self._pages(service.message_pages)
+        return self._pages(service.message_pages, "messages")
 
     @cached_property
     def versions(self) -> PageLoader[DocumentVersion]:
-        return self._pages(service.version_pages)
+        return self._pages(service.version_pages, "document_versions")
 
     @cached_property
     def indicator_values(self) -> PageLoader[IndicatorValue]:
-        return self._pages(service.indicator_value_pages)
+        return self._pages(service.indicator_value_pages, "indicator_values")
 
     @cached_property
     def viewer_role(self) -> DataLoader[uuid.UUID, EngagementRole | None]:
@@ -172,15 +180,25 @@ class EngagementLoaders:
 
         return DataLoader(load_fn=roles)
 
+    def _pages_read(self, table: str, pages: dict[uuid.UUID, Page[Any]]) -> None:
+        for page in pages.values():
+            self._rows_read(table, page.items)
+
     def _pages(
-        self, fetch_pages: Callable[..., Awaitable[dict[uuid.UUID, Page[Any]]]]
+        self,
+        fetch_pages: Callable[..., Awaitable[dict[uuid.UUID, Page[Any]]]],
+        table: str | None = None,
     ) -> PageLoader[Any]:
+        """Pages of children; `table` names zoned children, whose reads are audited."""
         session, scope = self._session, self._scope
 
         async def fetch(
             ids: Sequence[uuid.UUID], page: PageRequest, _extra: Hashable
         ) -> dict[uuid.UUID, Page[Any]]:
-            return await fetch_pages(session, scope, ids, page)
+            pages = await fetch_pages(session, scope, ids, page)
+            if table is not None:
+                self._pages_read(table, pages)
+            return pages
 
         return PageLoader(fetch)
 
@@ -188,7 +206,9 @@ class EngagementLoaders:
         session, scope = self._session, self._scope
 
         async def fetch(ids: Sequence[uuid.UUID]) -> list[Any]:
-            return await service.content_by_ids(session, scope, model, ids)
+            found = await service.content_by_ids(session, scope, model, ids)
+            self._rows_read(table_of(model), found)
+            return found
 
         return ByIdLoader(fetch)
 
@@ -199,6 +219,8 @@ class EngagementLoaders:
             ids: Sequence[uuid.UUID], page: PageRequest, extra: Hashable
         ) -> dict[uuid.UUID, Page[Any]]:
             zone = extra[0] if isinstance(extra, tuple) else None
-            return await service.content_pages(session, scope, model, ids, page, zone=zone)
+            pages = await service.content_pages(session, scope, model, ids, page, zone=zone)
+            self._pages_read(table_of(model), pages)
+            return pages
 
         return PageLoader(fetch)

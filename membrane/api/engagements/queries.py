@@ -31,6 +31,7 @@ from membrane.api.tenancy.admin_types import IdentityProvider
 from membrane.api.tenancy.types import Organization, User
 from membrane.engagements import service
 from membrane.engagements.enums import EngagementStatus
+from membrane.engagements.models import table_of
 from membrane.errors import InvalidInputError
 
 _NODE_TYPES = {
@@ -130,6 +131,8 @@ class EngagementQueries:
         rows = await service.search_content(
             ctx.session, ctx.scope, text, first=first, engagement_id=engagement
         )
+        for row in rows:
+            ctx.audit.rows_read(table_of(type(row)), [row])
         return [content_node(row) for row in rows]
 
     @field(SIGNED_IN, description="Any object by its global id; null when missing or not visible.")

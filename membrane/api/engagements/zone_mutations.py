@@ -68,10 +68,25 @@ async def _move(info: Info, global_id: strawberry.ID, zone: Zone) -> ZoneMovePay
     ctx = info.context
     content_id = decode_global_id(global_id, expected=_MOVABLE.keys(), field=zone_moves.FIELD)
     movable = _MOVABLE[relay.GlobalID.from_id(global_id).type_name]
-    done = await in_transaction(
-        ctx,
-        lambda: zone_moves.move_to_zone(ctx.session, ctx.scope, movable.model, content_id, zone),
-    )
+
+    async def work() -> zone_moves.ZoneMove[Any]:
+        done = await zone_moves.move_to_zone(
+            ctx.session, ctx.scope, movable.model, content_id, zone
+        )
+        if done.moved:  # the audit event of the move: what moved, from where to where
+            row = done.row
+            ctx.audit.subject(
+                target_type=models.table_of(movable.model),
+                target_id=row.id,
+                organization_id=row.owner_organization_id,
+                engagement_id=row.engagement_id,
+                zone=zone,
+            )
+            other = Zone.INTERNAL if zone is Zone.SHARED else Zone.SHARED
+            ctx.audit.describe(zone=[other, zone])
+        return done
+
+    done = await in_transaction(ctx, work)
     return ZoneMovePayload(content=movable.to_node(done.row), moved=done.moved)
 
 

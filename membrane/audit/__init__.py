@@ -1,0 +1,1 @@
+"""The tamper-evident audit log: events hash-chained per tenant, checkpoints signed."""

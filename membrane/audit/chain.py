@@ -1,0 +1,193 @@
+"""Appending to a tenant's audit chain, in the caller's transaction.
+
+`AuditLog.append` first moves the tenant's head (`audit_heads`) forward by the number of
+events, which locks it (a row lock on PostgreSQL, the write lock on SQLite) until the
+transaction ends: writers queue there, so sequence numbers and hashes never fork. It then
+inserts the events in one statement and, every `every_events` events or `every_seconds`
+seconds, a signed checkpoint of the new head. Nothing is committed here: an event stands
+or falls with the change it records.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Table, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from membrane.audit.encoding import (
+    ENCODING,
+    GENESIS,
+    canonical,
+    checkpoint_document,
+    document_hash,
+    event_document,
+)
+from membrane.audit.keys import AuditKeys
+from membrane.audit.models import AuditCheckpoint, AuditEvent, AuditHead, Outcome
+from membrane.db.base import utcnow, uuid7
+
+# Core statements on the tables: the log is written as rows, never as tracked ORM objects.
+_EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
+_HEADS: Table = AuditHead.__table__  # type: ignore[assignment]
+_CHECKPOINTS: Table = AuditCheckpoint.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acted, and from where."""
+
+    user_id: uuid.UUID | None = None
+    organization_id: uuid.UUID | None = None
+    client: str | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+SYSTEM = Actor(client="membrane")
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """An event before it has a place in the chain."""
+
+    action: str
+    actor: Actor
+    outcome: Outcome = Outcome.SUCCESS
+    target_type: str | None = None
+    target_id: str | None = None
+    target_organization_id: uuid.UUID | None = None
+    engagement_id: uuid.UUID | None = None
+    zone: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    occurred_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointPolicy:
+    every_events: int = 100
+    every_seconds: int = 300
+
+
+class AuditLog:
+    def __init__(self, keys: AuditKeys, policy: CheckpointPolicy | None = None) -> None:
+        self.keys = keys
+        self.policy = policy or CheckpointPolicy()
+
+    async def append(
+        self, session: AsyncSession, tenant_id: uuid.UUID, drafts: Sequence[Draft]
+    ) -> list[AuditEvent]:
+        """Chain `drafts` after the tenant's head, in the session's transaction."""
+        if not drafts:
+            return []
+        head = await _advance(session, tenant_id, len(drafts))
+        last_seq, prev_hash, checkpoint_seq, checkpoint_at = head
+        events = []
+        for offset, draft in enumerate(drafts):
+            event = _event(tenant_id, last_seq - len(drafts) + 1 + offset, draft, prev_hash)
+            prev_hash = event.hash
+            events.append(event)
+        await session.execute(insert(_EVENTS), [_row(event) for event in events])
+        values: dict[str, Any] = {"hash": prev_hash}
+        now = utcnow()
+        if self._checkpoint_due(last_seq, checkpoint_seq, checkpoint_at, now):
+            await self.checkpoint(session, tenant_id, last_seq, prev_hash, now)
+            values.update(checkpoint_seq=last_seq, checkpoint_at=now)
+        await session.execute(
+            update(_HEADS).where(_HEADS.c.tenant_id == tenant_id).values(**values)
+        )
+        return events
+
+    def _checkpoint_due(
+        self, seq: int, checkpoint_seq: int, checkpoint_at: datetime | None, now: datetime
+    ) -> bool:
+        if seq - checkpoint_seq >= self.policy.every_events:
+            return True
+        return checkpoint_at is None or now - checkpoint_at >= timedelta(
+            seconds=self.policy.every_seconds
+        )
+
+    async def checkpoint(
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        seq: int,
+        chain_hash: str,
+        signed_at: datetime | None = None,
+    ) -> AuditCheckpoint:
+        """Sign that the chain reached `seq` with `chain_hash`."""
+        signed_at = signed_at or utcnow()
+        document = checkpoint_document(str(tenant_id), seq, chain_hash, signed_at)
+        checkpoint = AuditCheckpoint(
+            tenant_id=tenant_id,
+            seq=seq,
+            hash=chain_hash,
+            signed_at=signed_at,
+            key_id=str(self.keys.signing_key.kid),
+            jws=self.keys.sign(canonical(document)),
+        )
+        await session.execute(
+            insert(_CHECKPOINTS),
+            [{c.key: getattr(checkpoint, c.key) for c in _CHECKPOINTS.columns}],
+        )
+        return checkpoint
+
+
+async def _advance(
+    session: AsyncSession, tenant_id: uuid.UUID, count: int
+) -> tuple[int, str, int, datetime | None]:
+    """Move the head `count` events forward; (new last seq, previous hash, checkpoint seq,
+    checkpoint time). The tenant's first event creates its head."""
+    heads = _HEADS.c
+    statement = (
+        update(_HEADS)
+        .where(heads.tenant_id == tenant_id)
+        .values(seq=heads.seq + count)
+        .returning(heads.seq, heads.hash, heads.checkpoint_seq, heads.checkpoint_at)
+    )
+    row = (await session.execute(statement)).one_or_none()
+    if row is None:
+        await session.execute(_create_head(session, tenant_id))
+        row = (await session.execute(statement)).one()
+    return int(row[0]), str(row[1]), int(row[2]), row[3]
+
+
+def _create_head(session: AsyncSession, tenant_id: uuid.UUID) -> Any:
+    values = {"tenant_id": tenant_id, "seq": 0, "hash": GENESIS, "checkpoint_seq": 0}
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(_HEADS).values(**values).on_conflict_do_nothing()
+
+
+def _event(tenant_id: uuid.UUID, seq: int, draft: Draft, prev_hash: str) -> AuditEvent:
+    event = AuditEvent(
+        id=uuid7(),
+        tenant_id=tenant_id,
+        seq=seq,
+        occurred_at=draft.occurred_at,
+        encoding=ENCODING,
+        actor_user_id=draft.actor.user_id,
+        actor_organization_id=draft.actor.organization_id,
+        actor_client=draft.actor.client,
+        actor_ip=draft.actor.ip,
+        actor_user_agent=(draft.actor.user_agent or None) and draft.actor.user_agent[:300],
+        action=draft.action,
+        target_type=draft.target_type,
+        target_id=draft.target_id,
+        target_organization_id=draft.target_organization_id,
+        engagement_id=draft.engagement_id,
+        zone=draft.zone,
+        outcome=draft.outcome,
+        details=draft.details,
+        prev_hash=prev_hash,
+    )
+    event.hash = document_hash(event_document(event))
+    return event
+
+
+def _row(event: AuditEvent) -> dict[str, Any]:
+    return {column.key: getattr(event, column.key) for column in _EVENTS.columns}
