@@ -16,8 +16,10 @@ from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 from strawberry.relay import to_base64
 
+from membrane.audit.models import AuditEvent
 from membrane.auth import refresh_tokens
 from membrane.auth.federation.exchange import ACCESS_TOKEN_TYPE, GRANT_TYPE, ID_TOKEN_TYPE
 from membrane.auth.federation.login import _hash, callback_url
@@ -797,3 +799,52 @@ async def test_an_identity_of_one_organization_cannot_sign_in_to_another(
     finally:
         await federation.set_provider_enabled("globex", op.issuer, False)
         await federation.set_provider_enabled("globex", federation.globex_op.issuer, True)
+
+
+async def _audit_trail(federation: Federation, after_seq: int) -> list[AuditEvent]:
+    async with federation.session() as session:
+        rows = await session.scalars(
+            select(AuditEvent).where(AuditEvent.seq > after_seq).order_by(AuditEvent.seq)
+        )
+        return list(rows)
+
+
+async def _last_seq(federation: Federation) -> int:
+    async with federation.session() as session:
+        return int(await session.scalar(select(func.coalesce(func.max(AuditEvent.seq), 0))) or 0)
+
+
+async def test_sign_ins_refreshes_reuse_and_sign_outs_are_audited(
+    federation: Federation,
+) -> None:
+    before = await _last_seq(federation)
+    # given a sign-in, a refresh, a reuse of the first token and a sign-out
+    first = (await api_sign_in(federation, "gus-at-globex"))["refresh_token"]
+    second = (await refresh(federation, first)).json()["refresh_token"]
+    assert (await refresh(federation, first)).status_code == 400
+    await federation.served.client.post("/auth/logout", data={"refresh_token": second})
+    # and a sign-in refused because its state was already used
+    async with federation.browser() as browser:
+        started = await start(browser, login_hint="ines-at-acme")
+        callback = await through_provider(federation.acme_op, started.headers["location"])
+        assert (await browser.get(callback)).status_code == 303
+        assert refused(await browser.get(callback)) == "state_replayed"
+    # then each is an event of the tenant's chain, with its outcome and who it was
+    trail = [
+        (e.action, e.outcome.value, e.details.get("reason"))
+        for e in await _audit_trail(federation, before)
+        if e.action.startswith("auth.")
+    ]
+    assert trail == [
+        ("auth.sign_in", "SUCCESS", None),
+        ("auth.sign_in", "DENIED", "state_replayed"),  # api_sign_in replays its callback
+        ("auth.refresh", "SUCCESS", None),
+        ("auth.refresh", "DENIED", "refresh_token_reused"),
+        ("auth.logout", "SUCCESS", None),
+        ("auth.sign_in", "SUCCESS", None),
+        ("auth.sign_in", "DENIED", "state_replayed"),
+    ]
+    gus = (await federation.users_with_email("gus@globex.example"))[0]
+    events = await _audit_trail(federation, before)
+    assert events[0].actor_user_id == gus.id and events[0].actor_client == "auth"
+    assert all(e.details.get("refresh_token") is None for e in events)  # no token recorded

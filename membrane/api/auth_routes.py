@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from membrane.api import auth_audit
 from membrane.api.graphql_http import BadRequestError, read_body
 from membrane.api.runtime import Runtime
 from membrane.api.tenant_resolution import (
@@ -38,6 +39,7 @@ from membrane.api.tenant_resolution import (
     named_tenant_entry,
     tenant_by_slug,
 )
+from membrane.audit.models import Outcome
 from membrane.auth import refresh_tokens
 from membrane.auth.federation import exchange, login
 from membrane.auth.federation.errors import SignInError
@@ -281,6 +283,7 @@ async def callback(request: Request) -> Response:
     settings = runtime.settings
     path_provider = request.path_params.get("provider")
     browser = request.method == "GET" and not _wants_json(request)
+    tenant: CatalogEntry | None = None
     try:
         params = dict(request.query_params) if request.method == "GET" else await _params(request)
         state = params.get("state") or ""
@@ -349,8 +352,17 @@ async def callback(request: Request) -> Response:
                 family_max_age_seconds=settings.session_max_age_seconds,
             )
             body = _tokens_body(runtime, tenant, user.id, user.organization_id)
+            signed_in = auth_audit.draft(
+                request,
+                "auth.sign_in",
+                user_id=user.id,
+                organization_id=user.organization_id,
+                details={"provider": str(redemption.provider.id), "flow": attempt.flow},
+            )
+            await auth_audit.record(runtime, session, tenant, signed_in)
             await session.commit()
     except SignInError as error:
+        await auth_audit.record_refusal(runtime, request, tenant, "auth.sign_in", error)
         return _refused(request, error, browser=browser)
     logger.info("user %s of tenant %s signed in", user.id, tenant.slug)
     if browser:
@@ -457,6 +469,23 @@ async def _refresh(request: Request, params: dict[str, str]) -> Response:
             ttl_seconds=runtime.settings.refresh_token_ttl_seconds,
             reuse_grace_seconds=runtime.settings.refresh_reuse_grace_seconds,
         )
+        if rotation.refused is not None:
+            refused = auth_audit.draft(
+                request,
+                "auth.refresh",
+                outcome=Outcome.DENIED,
+                details={"reason": rotation.refused.reason},
+            )
+            await auth_audit.record(runtime, session, tenant, refused)
+        else:
+            assert rotation.next is not None
+            refreshed = auth_audit.draft(
+                request,
+                "auth.refresh",
+                user_id=rotation.next.user_id,
+                organization_id=rotation.next.organization_id,
+            )
+            await auth_audit.record(runtime, session, tenant, refreshed)
         await session.commit()
     if rotation.refused is not None:
         raise rotation.refused
@@ -481,16 +510,24 @@ async def _exchange(request: Request, params: dict[str, str]) -> Response:
     subject_token = params.get("subject_token") or ""
     if not subject_token:
         raise SignInError("invalid_request", "subject_token is missing", error="invalid_request")
-    async with _session(runtime, tenant) as session:
-        user = await exchange.exchange(
-            session,
-            runtime.providers,
-            tenant_id=tenant.id,
-            subject_token=subject_token,
-            subject_token_type=params.get("subject_token_type") or "",
-            requested_token_type=params.get("requested_token_type"),
-        )
-        await session.commit()
+    try:
+        async with _session(runtime, tenant) as session:
+            user = await exchange.exchange(
+                session,
+                runtime.providers,
+                tenant_id=tenant.id,
+                subject_token=subject_token,
+                subject_token_type=params.get("subject_token_type") or "",
+                requested_token_type=params.get("requested_token_type"),
+            )
+            exchanged = auth_audit.draft(
+                request, "auth.exchange", user_id=user.id, organization_id=user.organization_id
+            )
+            await auth_audit.record(runtime, session, tenant, exchanged)
+            await session.commit()
+    except SignInError as error:
+        await auth_audit.record_refusal(runtime, request, tenant, "auth.exchange", error)
+        raise
     logger.info("user %s of tenant %s exchanged a provider token", user.id, tenant.slug)
     body = _tokens_body(runtime, tenant, user.id, user.organization_id)
     return JSONResponse(
@@ -525,7 +562,15 @@ async def logout(request: Request) -> Response:
         if raw:
             tenant = await tenant_by_slug(runtime, refresh_tokens.tenant_slug_of(raw))
             async with _session(runtime, tenant) as session:
-                await refresh_tokens.revoke_family_of(session, raw)
+                revoked = await refresh_tokens.revoke_family_of(session, raw)
+                if revoked is not None:
+                    signed_out = auth_audit.draft(
+                        request,
+                        "auth.logout",
+                        user_id=revoked.user_id,
+                        organization_id=revoked.organization_id,
+                    )
+                    await auth_audit.record(runtime, session, tenant, signed_out)
                 await session.commit()
     except SignInError as error:
         if error.status >= 500:

@@ -245,7 +245,8 @@ async def graphql_endpoint(request: Request) -> Response:
             result = await result  # type: ignore[misc]
         assert isinstance(result, ExecutionResult)
     if operation is OperationType.QUERY:
-        draft = recorder.read_draft(operation_name)
+        named = operation_name or next(iter(prepared.operations), None)
+        draft = recorder.read_draft(named)
         if draft is not None:
             try:
                 await _record_read(store, tenant.id, runtime, draft)

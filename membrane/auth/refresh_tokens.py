@@ -97,15 +97,15 @@ async def _revoke(session: AsyncSession, *conditions: object) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def revoke_family_of(session: AsyncSession, token: str) -> bool:
-    """Sign out: revoke the token's family. False when the token is unknown."""
+async def revoke_family_of(session: AsyncSession, token: str) -> RefreshToken | None:
+    """Sign out: revoke the token's family; the token's row, or None when it is unknown."""
     row = await session.scalar(
         select(RefreshToken).where(RefreshToken.token_hash == token_hash(token))
     )
     if row is None:
-        return False
+        return None
     await _revoke(session, RefreshToken.family_id == row.family_id)
-    return True
+    return row
 
 
 async def revoke_user(session: AsyncSession, user_id: uuid.UUID) -> int:
