@@ -321,3 +321,20 @@ async def test_concurrent_writers_never_fork_the_chain(
         assert checkpoint.hash == covered.hash
         payload = keys.verify(checkpoint.jws, log.keys.jwks())
         assert covered.hash.encode() in payload
+
+
+async def test_a_created_row_is_named_and_each_row_listed_once(
+    as_user: Any, demo_data: DemoData, session: AsyncSession
+) -> None:
+    demo = demo_data.demo
+    erp = gid("Engagement", demo.engagement("Acme ERP rollout")["id"])
+    start = await head(session, demo.tenant_id)
+    created = await as_user("chloe")(
+        CREATE_TASK, {"input": {"engagementId": erp, "title": "Named", "zone": "INTERNAL"}}
+    )
+    task = raw(created["data"]["createTask"]["task"]["id"])
+    [event] = await events_after(session, demo.tenant_id, start)
+    assert (event.target_type, event.target_id) == ("tasks", task)
+    rows = [(change["type"], change["id"]) for change in event.details["changes"]]
+    assert rows.count(("tasks", task)) == 1
+    assert event.details["changes"][0]["fields"]["title"] == "Named"

@@ -16,9 +16,14 @@ so that a new restricted field fails here until it is described), and the errors
 one FORBIDDEN at each refused field, nothing else). New plain fields need nothing: the
 generated queries pick them up.
 
+The audit log is walked like the rest: the tenant holds audit events seeded with every mix
+of actor and target organization, and the generated queries ask for those alone
+(`auditEvents(action: ...)`, `node(id:)` of the seeded ids), since every query the test
+sends appends events of its own.
+
 The app is the real one (its lifespan runs; on PostgreSQL it acts as the `membrane_app`
 role under row-level security), serving a tenant of its own (`leaks`, the demo plus the
-principals the demo lacks and an identity provider) and a second tenant.
+principals the demo lacks, an identity provider and audit events) and a second tenant.
 """
 
 from __future__ import annotations
@@ -38,6 +43,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from membrane.api import policy_report
+from membrane.audit.chain import Actor, Draft
+from membrane.audit.models import Outcome
+from membrane.audit.setup import audit_log
 from membrane.auth.federation.models import IdentityProvider
 from membrane.config import Settings
 from membrane.db.engine import session_factory
@@ -83,6 +91,12 @@ EXTRA_USERS = (
         "fiona", "acme", (TenantRole.FINANCE,), (("Acme ERP rollout", EngagementRole.VIEWER),)
     ),
     ExtraUser("otto", "globex", (), (("Globex route optimisation", EngagementRole.CONTRIBUTOR),)),
+    ExtraUser(
+        "petra",
+        "acme",
+        (TenantRole.AUDITOR,),
+        (("Joint supply-chain pilot", EngagementRole.VIEWER),),
+    ),
 )
 
 
@@ -128,13 +142,16 @@ def _ids_of(value: list[Json]) -> set[uuid.UUID]:
 
 @dataclass(frozen=True)
 class Restricted:
-    """Who may read a field (row by row), what the database holds, and how to compare."""
+    """Who may read a field (row by row: the row's id, None for a root field), what the
+    database holds, and how to compare."""
 
     host_only: bool  # no partner principal could ever read it: absent from their schema
     probe: str  # what a validation probe selects below it ("" for a leaf)
-    allowed: Callable[[Truth, uuid.UUID], bool]
-    stored: Callable[[Truth, uuid.UUID], Any]
+    allowed: Callable[[Truth, Any], bool]
+    stored: Callable[[Truth, Any], Any]
     served: Callable[[Any], Any] = lambda value: value  # what the answer holds, comparable
+    # of partners, only auditors could read it: absent from the schema of the others
+    auditors_only: bool = False
 
 
 RESTRICTED: dict[tuple[str, str], Restricted] = {
@@ -172,8 +189,24 @@ RESTRICTED: dict[tuple[str, str], Restricted] = {
         lambda t, row: t.domains.get(row, set()),
         lambda value: {item["domain"] for item in value},
     ),
+    # AUDITORs: the host's read the tenant's log, a partner's its organization's slice (the
+    # connection's rows are checked against the ground truth like any other connection)
+    ("Query", "auditEvents"): Restricted(
+        False,
+        " { __typename }",
+        lambda t, _row: "AUDITOR" in t.roles,
+        lambda t, _row: True,
+        lambda value: isinstance(value, dict),
+        auditors_only=True,
+    ),
 }
 HOST_ONLY_TYPES = frozenset({"IdentityProvider", "OrganizationDomain", "RoleMapping"})
+# Types served to hosts and to partner auditors only.
+AUDITOR_TYPES = frozenset({"AuditEvent", "AuditActor", "AuditTarget", "AuditEventConnection"})
+# What every seeded audit event does; the generated queries ask for these events only.
+SEEDED_ACTION = "leaks.seeded"
+# Arguments the generated queries pass besides `first`.
+FIXED_ARGUMENTS = {("Query", "auditEvents"): f'action: "{SEEDED_ACTION}"'}
 
 
 # --- the ground truth, in plain SQL ----------------------------------------------------------
@@ -212,7 +245,10 @@ NODE_TABLES = {
     "User": "users",
     "Organization": "organizations",
     "IdentityProvider": "identity_providers",
+    "AuditEvent": "audit_events",
 }
+# Which rows of a table `node(id:)` is asked for (the test's own queries append audit events).
+NODE_ROWS = {"audit_events": f"action = '{SEEDED_ACTION}'"}
 
 
 @dataclass
@@ -323,6 +359,26 @@ async def ground_truth(connection: AsyncConnection, user_id: uuid.UUID) -> Truth
             **params,
         )
     }
+    # the seeded audit events: all for a host auditor, a partner auditor's organization's
+    # (as actor or as target), none for anyone else
+    reach = (
+        "1 = 1"
+        if truth.is_host
+        else "(actor_organization_id = :org OR target_organization_id = :org)"
+    )
+    events = [
+        as_uuid(row.id)
+        for row in await _rows(
+            connection,
+            f"SELECT id FROM audit_events WHERE tenant_id = :tenant AND action = :seeded "
+            f"AND :auditor = 1 AND {reach} ORDER BY seq DESC",
+            **params,
+            seeded=SEEDED_ACTION,
+            auditor=int("AUDITOR" in roles),
+        )
+    ]
+    truth.visible["AuditEvent"] = set(events)
+    truth.children[("Query", "auditEvents")] = {None: events}
 
     # what every row holds, for the restricted fields and the lists of people
     for row in await _rows(
@@ -495,6 +551,12 @@ PRINCIPALS = (
         ),
     ),
     Who(
+        "partner-auditor",
+        TENANT,
+        "petra",
+        lambda t: not t.is_host and t.roles == {"AUDITOR"} and _shares_with_another_partner(t),
+    ),
+    Who(
         "user-of-another-tenant",
         OTHER_TENANT,
         "alice",
@@ -609,8 +671,13 @@ async def world(database_url: str, engine: AsyncEngine, keys_dir: Path) -> Async
                     as_uuid(row.organization_id),
                 )
     tenants = {slug: uuid.UUID(report["tenant"]["id"]) for slug, report in reports.items()}
+    settings = Settings(database_url=database_url, keys_dir=keys_dir, dev_mode=True)
+    async with session_factory(engine)() as session, session.begin():
+        for slug, report in reports.items():
+            await audit_log(settings).append(
+                session, tenants[slug], _seeded_events(slug, report, people)
+            )
     try:
-        settings = Settings(database_url=database_url, keys_dir=keys_dir, dev_mode=True)
         async with serve(settings) as served:
             yield World(served, engine, tenants, people)
     finally:
@@ -619,6 +686,49 @@ async def world(database_url: str, engine: AsyncEngine, keys_dir: Path) -> Async
                 text("DELETE FROM tenants WHERE slug IN (:a, :b)"),
                 {"a": TENANT, "b": OTHER_TENANT},
             )
+
+
+def _seeded_events(
+    slug: str, report: Json, people: dict[tuple[str, str], tuple[uuid.UUID, uuid.UUID]]
+) -> list[Draft]:
+    """Audit events with every mix of actor and target organization: the host's, a
+    partner's, another partner's, none (the system; an event without target)."""
+    organizations = {o["slug"]: uuid.UUID(o["id"]) for o in report["organizations"]}
+    engagements = [uuid.UUID(e["id"]) for e in report["engagements"]]
+
+    def actor(key: str | None) -> Actor:
+        if key is None:
+            return Actor(client="membrane")
+        user, organization = people[(slug, key)]
+        return Actor(user, organization, "graphql", "192.0.2.7", "leaks-test")
+
+    mixes = [
+        ("alice", "northwind", "INTERNAL", Outcome.SUCCESS),
+        ("alice", "acme", "SHARED", Outcome.SUCCESS),
+        ("erin", "northwind", "SHARED", Outcome.SUCCESS),
+        ("erin", "acme", "INTERNAL", Outcome.SUCCESS),
+        ("farid", None, None, Outcome.DENIED),
+        ("grace", "globex", "INTERNAL", Outcome.SUCCESS),
+        ("grace", "acme", "SHARED", Outcome.ERROR),
+        ("hiro", "northwind", "SHARED", Outcome.DENIED),
+        ("dmitri", None, None, Outcome.SUCCESS),
+        (None, "acme", None, Outcome.SUCCESS),
+        (None, None, None, Outcome.SUCCESS),
+    ]
+    return [
+        Draft(
+            action=SEEDED_ACTION,
+            actor=actor(key),
+            outcome=outcome,
+            target_type=None if target is None else "tasks",
+            target_id=None if target is None else str(uuid.uuid4()),
+            target_organization_id=None if target is None else organizations[target],
+            engagement_id=engagements[index % len(engagements)] if zone else None,
+            zone=zone,
+            details={"mix": index},
+        )
+        for index, (key, target, zone, outcome) in enumerate(mixes)
+    ]
 
 
 # --- the schema a principal is served, from its introspection --------------------------------
@@ -718,7 +828,10 @@ def plan_for(
     for field_def in types[type_name].fields.values():
         if not field_def.optional_args:
             continue
-        arguments = f"first: {PAGE}" if field_def.paged else ""
+        fixed = FIXED_ARGUMENTS.get((type_name, field_def.name), "")
+        arguments = ", ".join(
+            part for part in (f"first: {PAGE}" if field_def.paged else "", fixed) if part
+        )
         target = types[field_def.type_name]
         if target.kind in LEAF_KINDS:
             selections.append(Selection(field_def.name, arguments, None))
@@ -896,7 +1009,9 @@ def analyse(
         if name == "__typename":
             continue
         if (typename, name) in RESTRICTED:
-            assert row_id is not None, f"{typename}.{name} at {path} has no row id"
+            assert row_id is not None or typename == "Query", (
+                f"{typename}.{name} at {path} has no row id"
+            )
             seen.restricted.append((typename, name, row_id, item, (*path, name)))
         target = types[types[typename].fields[name].type_name]
         if item is None or target.kind in LEAF_KINDS:
@@ -1009,9 +1124,13 @@ def test_the_restricted_field_table_is_the_policy_table() -> None:
         f"(missing: {sorted(set(table) - set(RESTRICTED))}, "
         f"stale: {sorted(set(RESTRICTED) - set(table))})"
     )
-    # and the fields no partner may read are exactly those absent from the partner schema
+    # and the fields no partner may read are exactly those absent from the partner schemas,
+    # those only partner auditors may read those in the partner auditors' schema alone
     for key, row in table.items():
-        assert RESTRICTED[key].host_only == (not row.partner_visible), key
+        assert RESTRICTED[key].host_only == (not row.partner_auditor_visible), key
+        assert RESTRICTED[key].auditors_only == (
+            row.partner_auditor_visible and not row.partner_visible
+        ), key
 
 
 async def test_anonymous_callers_get_401_and_no_data(world: World) -> None:
@@ -1085,14 +1204,17 @@ async def test_no_field_leaks_to_any_principal(world: World, who: Who) -> None:
 
     # when they introspect the schema they are served
     types = served_types(await world.graphql(token, INTROSPECTION))
-    # then a partner's lacks every host-only field and type, a host's has them
+    # then a partner's lacks every host-only field and type, a host's has them; the audit
+    # log is served to hosts and to partner auditors only
+    auditor = "AUDITOR" in truth.roles
     for (type_name, field_name), rule in RESTRICTED.items():
         present = type_name in types and field_name in types[type_name].fields
-        assert present == (host or not rule.host_only), (
-            f"{who} is served {type_name}.{field_name}: {present}"
-        )
+        expected = host or (not rule.host_only and (auditor or not rule.auditors_only))
+        assert present == expected, f"{who} is served {type_name}.{field_name}: {present}"
     for type_name in HOST_ONLY_TYPES:
         assert (type_name in types) == host, f"{who} is served the type {type_name}: {not host}"
+    for type_name in AUDITOR_TYPES:
+        assert (type_name in types) == (host or auditor), f"{who} is served the type {type_name}"
 
     # and the queries generated from it select every field reachable from the root and nodes
     root = plan_for(types, "Query", 0, MAX_DEPTH)
@@ -1118,12 +1240,16 @@ async def test_no_field_leaks_to_any_principal(world: World, who: Who) -> None:
     seen = check_answer(who, truth, types, {(): data}, errors, "generated query")
     if truth.visible["Task"]:
         assert {"Engagement", "Task", "User", "Organization"} <= {n[0] for n in seen.nodes}
+    if auditor:  # the audit log was walked, down to the people and engagements it names
+        assert truth.visible["AuditEvent"], f"{who} may read no seeded audit event"
+        assert any(c[:2] == ("Query", "auditEvents") and c[3] for c in seen.connections)
+        assert "AuditEvent" in {n[0] for n in seen.nodes}
 
     # and node(id:) of every row, visible, invisible, foreign or missing, answers as it should
     await _check_nodes(world, who, token, truth, types, node_plans)
 
     # and a partner sending a host-only field gets the error of a field that never existed
-    await _check_probes(world, who, token, host)
+    await _check_probes(world, who, token, host, auditor)
 
 
 @dataclass(frozen=True)
@@ -1140,9 +1266,10 @@ async def _all_ids(world: World) -> list[NodeId]:
     async with world.engine.connect() as connection:
         for type_name, table in NODE_TABLES.items():
             for slug in (TENANT, OTHER_TENANT):
+                only = f" AND {NODE_ROWS[table]}" if table in NODE_ROWS else ""
                 rows = await _rows(
                     connection,
-                    f"SELECT id FROM {table} WHERE tenant_id = :tenant ORDER BY id",
+                    f"SELECT id FROM {table} WHERE tenant_id = :tenant{only} ORDER BY id",
                     tenant=world.tenants[slug],
                 )
                 if slug == OTHER_TENANT:  # the first, middle and last
@@ -1216,7 +1343,16 @@ async def _check_nodes(
             )
 
 
-async def _check_probes(world: World, who: Who, token: str, host: bool) -> None:
+async def _check_probes(world: World, who: Who, token: str, host: bool, auditor: bool) -> None:
+    # a partner who is not an auditor asking for the audit log: a field that never existed
+    log = await world.graphql(token, "query Log { auditEvents { edges { cursor } } }")
+    if host or auditor:
+        assert "data" in log, log
+    else:
+        assert "data" not in log, log
+        assert [e["message"].split(".")[0] for e in log["errors"]] == [
+            "Cannot query field 'auditEvents' on type 'Query'"
+        ], log
     missing = encode_id("Task", uuid.uuid4())
     probes = " ".join(
         f"... on {type_name} {{ {field_name}{rule.probe} }}"
@@ -1257,6 +1393,6 @@ async def test_the_principals_cover_every_outcome(world: World) -> None:
             assert who.is_kind(truth), who
             # then each restricted field is both allowed and refused on some visible row
             for (type_name, field_name), rule in RESTRICTED.items():
-                rows = truth.visible[type_name]
+                rows = {None} if type_name == "Query" else truth.visible[type_name]
                 outcomes[(type_name, field_name)] |= {rule.allowed(truth, row) for row in rows}
     assert all(found == {True, False} for found in outcomes.values()), outcomes

@@ -1,9 +1,10 @@
 """The checked-in SDLs match the code, and every breaking change to either is acknowledged.
 
-Host principals are served `schema.graphql`, partner principals `schema.partner.graphql`.
-Regenerate after an intended change:
-`membrane schema export -o schema.graphql` and
-`membrane schema export --audience partner -o schema.partner.graphql`.
+Host principals are served `schema.graphql`, partner principals `schema.partner.graphql`,
+partner auditors `schema.partner-auditor.graphql`. Regenerate after an intended change:
+`membrane schema export -o schema.graphql`,
+`membrane schema export --audience partner -o schema.partner.graphql` and
+`membrane schema export --audience partner-auditor -o schema.partner-auditor.graphql`.
 A breaking change (graphql-core's `find_breaking_changes`) between the last committed
 version that differs and the current one must be listed in `docs/schema-changes.md` as
 `` `<file>`: <description> — <why> ``.
@@ -21,7 +22,11 @@ from graphql import build_schema, find_breaking_changes
 from membrane.api.schema import SCHEMAS, Audience, schema
 
 ROOT = Path(__file__).resolve().parents[1]
-SNAPSHOTS = {Audience.HOST: "schema.graphql", Audience.PARTNER: "schema.partner.graphql"}
+SNAPSHOTS = {
+    Audience.HOST: "schema.graphql",
+    Audience.PARTNER: "schema.partner.graphql",
+    Audience.PARTNER_AUDITOR: "schema.partner-auditor.graphql",
+}
 LEDGER = ROOT / "docs" / "schema-changes.md"
 
 
@@ -91,3 +96,30 @@ def test_partner_schema_lacks_what_no_partner_may_read() -> None:
     assert "IdentityProvider" in host.type_map and "IdentityProvider" not in partner.type_map
     # a row-dependent field some partners may read stays
     assert "email" in partner.type_map["User"].fields  # type: ignore[union-attr]
+
+
+def test_the_audit_log_is_in_the_partner_schema_of_auditors_only() -> None:
+    host = SCHEMAS[Audience.HOST]._schema
+    partner = SCHEMAS[Audience.PARTNER]._schema
+    auditor = SCHEMAS[Audience.PARTNER_AUDITOR]._schema
+    for served in (host, auditor):
+        assert "auditEvents" in served.type_map["Query"].fields  # type: ignore[union-attr]
+        assert {"AuditEvent", "AuditActor", "AuditTarget", "AuditOutcome"} <= set(served.type_map)
+    assert "auditEvents" not in partner.type_map["Query"].fields  # type: ignore[union-attr]
+    assert not {name for name in partner.type_map if name.startswith("Audit")}
+    # the partner auditors' schema is the partner schema plus the audit log, nothing else
+    extra = set(auditor.type_map) - set(partner.type_map)
+    assert extra == {
+        "AuditActor",
+        "AuditEvent",
+        "AuditEventConnection",
+        "AuditEventEdge",
+        "AuditOutcome",
+        "AuditTarget",
+        "JSON",
+        "Long",
+    }
+    for name, graphql_type in partner.type_map.items():
+        fields = set(getattr(graphql_type, "fields", None) or {})
+        added = set(getattr(auditor.type_map[name], "fields", None) or {}) - fields
+        assert added == ({"auditEvents"} if name == "Query" else set()), name

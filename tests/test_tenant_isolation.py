@@ -120,7 +120,14 @@ MUTATIONS = {
         "{ user { id displayName status } } }"
     ),
 }
-QUERIES = {"viewer", "engagements", "engagement", "node", "search"}
+QUERIES = {"viewer", "engagements", "engagement", "node", "search", "auditEvents"}
+AUDIT_EVENTS = """query($actor: ID, $organization: ID, $engagement: ID) {
+  auditEvents(first: 100, actorId: $actor, organizationId: $organization,
+      engagementId: $engagement) {
+    edges { node { id seq action outcome details prevHash hash
+      actor { userId user { id displayName } organizationId organization { id name } }
+      target { type id organizationId organization { id name } }
+      engagementId engagement { id name } } } } }"""
 SEARCH = """query($text: String!, $engagement: ID) {
   search(text: $text, first: 100, engagementId: $engagement) {
     __typename ... on Task { id title } ... on Thread { id title } } }"""
@@ -358,6 +365,23 @@ async def act_as(served: Served, actor: SeededTenant, victim: Victim) -> list[tu
         assert "data" in body, (field, body)  # executed, not refused before execution
         assert body["data"][field] is None, (field, body)
         assert body["errors"][0]["extensions"]["code"] in {"NOT_FOUND", "BAD_USER_INPUT"}, body
+
+    # A's auditor reads A's log, which holds all of the above, and nothing of B's, even when
+    # filtering on B's people, organization and engagement.
+    auditor = served.token(actor, "dmitri")
+    response = await served.graphql(auditor, AUDIT_EVENTS)
+    assert response.status_code == 200, response.text
+    seen.append(("auditEvents", response.text))
+    assert len(_data(response.json(), "auditEvents")["edges"]) > len(attempts), response.text
+    for filters in (
+        {"actor": victim_user},
+        {"organization": victim_org},
+        {"engagement": victim_engagement},
+    ):
+        response = await served.graphql(auditor, AUDIT_EVENTS, filters)
+        assert response.status_code == 200, response.text
+        seen.append(("auditEvents", response.text))
+        assert _data(response.json(), "auditEvents") == {"edges": []}, (filters, response.text)
     return seen
 
 

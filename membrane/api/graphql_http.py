@@ -246,10 +246,10 @@ async def graphql_endpoint(request: Request) -> Response:
         assert isinstance(result, ExecutionResult)
     if operation is OperationType.QUERY:
         named = operation_name or next(iter(prepared.operations), None)
-        draft = recorder.read_draft(named)
-        if draft is not None:
+        drafts = recorder.read_drafts(named)
+        if drafts:
             try:
-                await _record_read(store, tenant.id, runtime, draft)
+                await _record_read(store, tenant.id, runtime, drafts)
             except (DBAPIError, OSError, TimeoutError):
                 # What may not be recorded is not delivered.
                 logger.exception("the audit event of a read of tenant %s failed", tenant.slug)
@@ -264,12 +264,12 @@ async def graphql_endpoint(request: Request) -> Response:
     return _json(_payload(result, prepared.document, request_failed), status, media_type)
 
 
-async def _record_read(store: Any, tenant_id: Any, runtime: Runtime, draft: Any) -> None:
-    """One audit event for a query that read restricted fields, crossed into another
-    organization's rows or was refused a field: one short transaction per operation."""
+async def _record_read(store: Any, tenant_id: Any, runtime: Runtime, drafts: Any) -> None:
+    """The audit events of a query that read restricted fields, crossed into other
+    organizations' rows or was refused a field: one short transaction per operation."""
     async with store.sessions() as session:
         bind_tenant(session, tenant_id)
-        await runtime.audit.append(session, tenant_id, [draft])
+        await runtime.audit.append(session, tenant_id, drafts)
         await session.commit()
 
 

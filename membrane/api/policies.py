@@ -6,6 +6,8 @@ One small vocabulary, combined with `&` and `|`:
   rule) is applied in the data layer, so such a field costs nothing at run time.
   `SIGNED_IN` is its counterpart for root fields: any principal, rows filtered.
 - `ADMIN_ROWS`: like `VISIBLE`, for rows only host admins can load; absent for partners.
+- `AUDIT_ROWS`: like `VISIBLE`, for audit events, which only auditors can load (a partner's
+  auditor, those about its own organization); absent for partners who are not auditors.
 - `HOST`: a member of the host organization.
 - `tenant_role(TenantRole.FINANCE)`: holds that tenant role in their own organization.
 - `engagement_role(EngagementRole.LEAD)`: holds that role in the row's engagement.
@@ -13,11 +15,13 @@ One small vocabulary, combined with `&` and `|`:
   the user's organization).
 - `LEADS_ENGAGEMENT_OF_USER`: leads an engagement the user of the row takes part in.
 
-A policy answers three questions: may this principal read this field of this row
-(`allows`), can it be decided without the row (`decided_by_principal`), and can any partner
+A policy answers four questions: may this principal read this field of this row
+(`allows`), can it be decided without the row (`decided_by_principal`), can any partner
 principal ever pass it (`partner_may_read`; fields where it cannot do not exist in the
-partner schema). `field()` and `mutation()` declare a field with its policy; the start-up
-check (`membrane.api.policy_check`) refuses a schema with a field that has none.
+partner schema), and can only partner auditors among them (`partner_auditors_only`; such
+fields exist only in the schema of partner auditors). `field()` and `mutation()` declare a
+field with its policy; the start-up check (`membrane.api.policy_check`) refuses a schema
+with a field that has none.
 """
 
 from __future__ import annotations
@@ -62,6 +66,11 @@ class Policy(ABC):
     def partner_may_read(self) -> bool:
         """Whether some partner principal could pass this policy on some row."""
 
+    def partner_auditors_only(self) -> bool:
+        """Whether, of partner principals, only those holding `AUDITOR` could pass this
+        policy: the field exists only in the schema served to partner auditors."""
+        return False
+
     @abstractmethod
     def decided_by_principal(self, principal: Principal) -> bool | None:
         """The answer when the principal alone decides it, else None (it depends on the row)."""
@@ -93,6 +102,7 @@ class Policy(ABC):
 class _Visible(Policy):
     text: str
     partners: bool = True
+    auditors: bool = False  # rows loaded for auditors only
     always = True
 
     def describe(self) -> str:
@@ -100,6 +110,9 @@ class _Visible(Policy):
 
     def partner_may_read(self) -> bool:
         return self.partners
+
+    def partner_auditors_only(self) -> bool:
+        return self.auditors
 
     def decided_by_principal(self, principal: Principal) -> bool | None:
         return True
@@ -126,6 +139,9 @@ class _TenantRole(Policy):
 
     def partner_may_read(self) -> bool:
         return True
+
+    def partner_auditors_only(self) -> bool:
+        return self.role is TenantRole.AUDITOR
 
     def decided_by_principal(self, principal: Principal) -> bool | None:
         return principal.has_role(self.role)
@@ -225,6 +241,9 @@ class AllOf(Policy):
     def partner_may_read(self) -> bool:
         return all(part.partner_may_read() for part in self.parts)
 
+    def partner_auditors_only(self) -> bool:
+        return any(part.partner_auditors_only() for part in self.parts)
+
     def decided_by_principal(self, principal: Principal) -> bool | None:
         answers = [part.decided_by_principal(principal) for part in self.parts]
         if False in answers:
@@ -259,6 +278,12 @@ class AnyOf(Policy):
 
     def partner_may_read(self) -> bool:
         return any(part.partner_may_read() for part in self.parts)
+
+    def partner_auditors_only(self) -> bool:
+        # every part some partner could pass needs an auditor
+        return all(
+            part.partner_auditors_only() or not part.partner_may_read() for part in self.parts
+        )
 
     def decided_by_principal(self, principal: Principal) -> bool | None:
         answers = [part.decided_by_principal(principal) for part in self.parts]
@@ -299,6 +324,12 @@ SIGNED_IN: Policy = _Visible("any signed-in principal; rows are filtered by visi
 # Rows that only the host's admins can load (providers, domains): the data layer returns
 # them to nobody else, and the partner schema has no such type.
 ADMIN_ROWS: Policy = _Visible("host ADMIN, the only principal these rows are loaded for", False)
+# Audit events: the data layer loads them for auditors only, a partner's auditor getting
+# the events about its own organization (`membrane.audit.queries`).
+AUDIT_ROWS: Policy = _Visible(
+    "AUDITOR, the only principal these rows are loaded for (a partner's: its organization's)",
+    auditors=True,
+)
 HOST: Policy = _Host()
 SAME_ORGANIZATION: Policy = _SameOrganization()
 LEADS_ENGAGEMENT_OF_USER: Policy = _LeadsEngagementOfUser()

@@ -80,6 +80,8 @@ class PolicyRow:
     policy: Policy
     is_input: bool
     partner_visible: bool
+    # in the schema of partners holding AUDITOR (the partner schema plus the audit log)
+    partner_auditor_visible: bool
 
     @property
     def kind(self) -> str:
@@ -110,14 +112,22 @@ def _membrane_types(
     return found
 
 
-def policy_table(schema: strawberry.Schema, partner_schema: strawberry.Schema) -> list[PolicyRow]:
-    """Every policed field of the full schema, and whether the partner schema has it."""
+def _fields_of(schema: strawberry.Schema, type_name: str) -> dict[str, Any]:
+    found = schema._schema.type_map.get(type_name)
+    return getattr(found, "fields", {}) if found else {}
+
+
+def policy_table(
+    schema: strawberry.Schema,
+    partner_schema: strawberry.Schema,
+    partner_auditor_schema: strawberry.Schema | None = None,
+) -> list[PolicyRow]:
+    """Every policed field of the full schema, and whether the partner schemas have it."""
     rows = []
-    partner_types = partner_schema._schema.type_map
     for type_name, definition, is_input in _membrane_types(schema):
         graphql_fields = schema._schema.type_map[type_name].fields  # type: ignore[attr-defined]
-        partner_type = partner_types.get(type_name)
-        partner_fields = getattr(partner_type, "fields", {}) if partner_type else {}
+        partner_fields = _fields_of(partner_schema, type_name)
+        auditor_fields = _fields_of(partner_auditor_schema or partner_schema, type_name)
         seen: set[str] = set()
         for strawberry_field in definition.fields:
             name = schema.config.name_converter.get_graphql_name(strawberry_field)
@@ -132,7 +142,16 @@ def policy_table(schema: strawberry.Schema, partner_schema: strawberry.Schema) -
                     policy = VISIBLE
                 else:
                     continue  # reported by check_policies
-            rows.append(PolicyRow(type_name, name, policy, is_input, name in partner_fields))
+            rows.append(
+                PolicyRow(
+                    type_name,
+                    name,
+                    policy,
+                    is_input,
+                    name in partner_fields,
+                    name in auditor_fields,
+                )
+            )
     return rows
 
 

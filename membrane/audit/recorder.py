@@ -65,7 +65,8 @@ class Recorder:
         self._facts: dict[str, Any] = {}
         self.restricted: dict[str, int] = {}
         self.denied: list[str] = []
-        self.crossed: dict[str, set[str]] = {}
+        # Rows of other organizations read: owner organization -> table -> ids.
+        self.crossed: dict[uuid.UUID, dict[str, set[str]]] = {}
 
     # -- mutations ---------------------------------------------------------------------
 
@@ -115,7 +116,25 @@ class Recorder:
             for row in rows:
                 change = self._change(operation, row)
                 if change is not None:
-                    self._changes.append(change)
+                    self._merge(change)
+
+    def _merge(self, change: dict[str, Any]) -> None:
+        """One entry per row, however many flushes wrote it: the first value before, the
+        last after."""
+        for known in self._changes:
+            if (known["type"], known["id"]) != (change["type"], change["id"]):
+                continue
+            for name, value in change["fields"].items():
+                if known["op"] == "update" and name in known["fields"]:
+                    known["fields"][name] = [known["fields"][name][0], value[1]]
+                elif known["op"] == "create" and change["op"] == "update":
+                    known["fields"][name] = value[1]
+                else:
+                    known["fields"][name] = value
+            if change["op"] == "delete":
+                known["op"] = "delete"
+            return
+        self._changes.append(change)
 
     def _change(self, operation: str, row: Any) -> dict[str, Any] | None:
         table = getattr(row, "__tablename__", None)
@@ -140,7 +159,7 @@ class Recorder:
                     fields[name] = self._value(table, name, value)
         if operation == "update" and not fields:
             return None
-        identity = state.identity or ()
+        identity = state.mapper.primary_key_from_instance(row)
         key = ":".join(str(part) for part in identity)
         return {"type": table, "id": key, "op": operation, "fields": fields, "_row": row}
 
@@ -188,25 +207,40 @@ class Recorder:
         for row in rows:
             owner = getattr(row, "owner_organization_id", None)
             if owner is not None and owner != mine:
-                self.crossed.setdefault(table, set()).add(str(row.id))
+                self.crossed.setdefault(owner, {}).setdefault(table, set()).add(str(row.id))
 
-    def read_draft(self, operation: str | None) -> Draft | None:
-        """One event for the whole operation, if it read anything restricted, crossed into
-        another organization's rows or was refused a field."""
+    def read_drafts(self, operation: str | None) -> list[Draft]:
+        """The events of a query that read restricted fields, crossed into other
+        organizations' rows or was refused a field: one per organization whose rows it
+        read (so each organization's auditor sees the reads of its data), else one."""
         if not (self.restricted or self.denied or self.crossed):
-            return None
-        details: dict[str, Any] = {"operation": operation}
+            return []
+        first: dict[str, Any] = {"operation": operation}
         if self.restricted:
-            details["restricted"] = dict(sorted(self.restricted.items()))
+            first["restricted"] = dict(sorted(self.restricted.items()))
         if self.denied:
-            details["denied"] = self.denied[:MAX_IDS_PER_TYPE]
-        if self.crossed:
-            details["crossed"] = {
-                table: {"count": len(ids), "ids": sorted(ids)[:MAX_IDS_PER_TYPE]}
-                for table, ids in sorted(self.crossed.items())
-            }
+            first["denied"] = self.denied[:MAX_IDS_PER_TYPE]
         outcome = Outcome.DENIED if self.denied else Outcome.SUCCESS
-        return Draft(action="read", actor=self.actor, outcome=outcome, details=details)
+        owners: list[uuid.UUID | None] = sorted(self.crossed, key=str) or [None]
+        drafts = []
+        for index, owner in enumerate(owners):
+            details: dict[str, Any] = dict(first) if index == 0 else {"operation": operation}
+            tables = self.crossed.get(owner, {}) if owner is not None else {}
+            if tables:
+                details["crossed"] = {
+                    table: {"count": len(ids), "ids": sorted(ids)[:MAX_IDS_PER_TYPE]}
+                    for table, ids in sorted(tables.items())
+                }
+            drafts.append(
+                Draft(
+                    action="read",
+                    actor=self.actor,
+                    outcome=outcome if index == 0 else Outcome.SUCCESS,
+                    target_organization_id=owner,
+                    details=details,
+                )
+            )
+        return drafts
 
 
 def _target_of(changes: list[dict[str, Any]]) -> dict[str, Any]:
@@ -218,6 +252,8 @@ def _target_of(changes: list[dict[str, Any]]) -> dict[str, Any]:
     if changes[0]["type"] == "engagements":
         engagement = row.id
     owner = getattr(row, "owner_organization_id", None) or getattr(row, "organization_id", None)
+    if changes[0]["type"] == "organizations":
+        owner = row.id
     zone = getattr(row, "zone", None)
     return {
         "target_type": changes[0]["type"],

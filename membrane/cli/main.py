@@ -1,5 +1,5 @@
 """`membrane` commands: serve, db upgrade, tenants, orgs, keys, demo, token, schema export
-and policies."""
+and policies, audit."""
 
 from __future__ import annotations
 
@@ -371,6 +371,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_key_parsers(commands, _settings)
 
+    from membrane.cli.audit import add_parsers as add_audit_parsers
+
+    add_audit_parsers(commands, _settings)
+
     demo = commands.add_parser("demo", help="seed (or re-seed) the demo tenant")
     demo.add_argument(
         "--scale", type=_positive, default=1, help="multiply engagements and content (1 or more)"
@@ -387,7 +391,9 @@ def build_parser() -> argparse.ArgumentParser:
     schema_cmd = commands.add_parser("schema", help="GraphQL schema tools")
     schema_commands = schema_cmd.add_subparsers(dest="schema_command", required=True)
     export = schema_commands.add_parser("export", help="print the SDL")
-    export.add_argument("--audience", choices=["host", "partner"], default="host")
+    export.add_argument(
+        "--audience", choices=["host", "partner", "partner-auditor"], default="host"
+    )
     export.add_argument("--output", "-o", help="write to this file instead of stdout")
     export.set_defaults(handler=cmd_schema_export)
     policies = schema_commands.add_parser(

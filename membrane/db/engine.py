@@ -54,7 +54,9 @@ def _sqlite_begin(connection: Any) -> None:
     # Reads in autocommit mode need no transaction. Writers take the write lock at once
     # (BEGIN IMMEDIATE): a transaction that starts as a reader and writes later fails with
     # "database is locked" in WAL mode instead of waiting for busy_timeout.
-    if connection.get_isolation_level() == "AUTOCOMMIT":
+    # (The execution option, not `get_isolation_level()`: on SQLite that reports the
+    # driver's level, SERIALIZABLE, whatever the connection was asked for.)
+    if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
         return
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 

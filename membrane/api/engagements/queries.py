@@ -7,6 +7,8 @@ from typing import Annotated, Any
 import strawberry
 from strawberry import relay
 
+from membrane.api.audit.queries import audit_event_loader
+from membrane.api.audit.types import AuditEvent
 from membrane.api.context import Info
 from membrane.api.engagements.content_types import (
     Content,
@@ -46,6 +48,7 @@ _NODE_TYPES = {
     "Organization": lambda ctx: ctx.tenancy.organization_by_id,
     "DocumentVersion": lambda ctx: ctx.engagements.version_by_id,
     "IdentityProvider": lambda ctx: ctx.administration.identity_provider_by_id,
+    "AuditEvent": audit_event_loader,
 }
 _NODE_CLASSES: dict[str, type] = {
     "Engagement": Engagement,
@@ -59,6 +62,7 @@ _NODE_CLASSES: dict[str, type] = {
     "Organization": Organization,
     "DocumentVersion": DocumentVersion,
     "IdentityProvider": IdentityProvider,
+    "AuditEvent": AuditEvent,
 }
 
 

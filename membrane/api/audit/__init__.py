@@ -1,0 +1,1 @@
+"""The auditors' API: audit events, their root field and its filters."""
