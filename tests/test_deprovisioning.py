@@ -4,6 +4,8 @@ their access tokens from the very next request, on tenants of every strategy."""
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +25,7 @@ async def test_suspended_users_and_organizations_are_refused_at_once(
     served_world: Served,
     monkeypatch: pytest.MonkeyPatch,
     slug: str,
+    tmp_path: Path,
 ) -> None:
     settings = tenant_world.settings
     monkeypatch.setenv("MEMBRANE_DATABASE_URL", settings.database_url)
@@ -52,3 +55,24 @@ async def test_suspended_users_and_organizations_are_refused_at_once(
     # the host organization cannot be suspended; unknown people are reported
     assert await _cli("orgs", "suspend", "--tenant", slug, "--org", "northwind") == 1
     assert await _cli("orgs", "suspend-user", "--tenant", slug, "nobody@acme.example") == 1
+
+    # each change made from the command line is in the tenant's audit chain
+    exported = tmp_path / "audit.jsonl"
+    assert await _cli("audit", "export", "--tenant", slug, "-o", str(exported)) == 0
+    events = [json.loads(line) for line in exported.read_text().splitlines()]
+    statuses = [
+        change["fields"]["status"]
+        for event in events
+        if event.get("action") in {"orgs.set-user-status", "orgs.set-status"}
+        for change in event["details"]["changes"]
+        if "status" in change["fields"]
+    ]
+    assert statuses[-4:] == [
+        ["ACTIVE", "SUSPENDED"],
+        ["SUSPENDED", "ACTIVE"],
+        ["ACTIVE", "SUSPENDED"],
+        ["SUSPENDED", "ACTIVE"],
+    ]
+    assert all(
+        e["actor"]["client"] == "cli" for e in events if e.get("action", "").startswith("orgs.")
+    )

@@ -40,6 +40,8 @@ from membrane.api.tenant_resolution import (
     tenant_by_slug,
 )
 from membrane.audit.models import Outcome
+from membrane.audit.recorder import Recorder
+from membrane.audit.requests import actor_of
 from membrane.auth import refresh_tokens
 from membrane.auth.federation import exchange, login
 from membrane.auth.federation.errors import SignInError
@@ -335,13 +337,19 @@ async def callback(request: Request) -> Response:
                 redirect_uri=_redirect_uri(runtime, tenant, redemption.provider.id),
                 issuer=params.get("iss"),
             )
-            user = await user_for_identity(
-                session,
-                tenant_id=redemption.tenant_id,
-                provider=redemption.provider,
-                organization=redemption.organization,
-                claims=claims,
-            )
+            # Who the sign-in provisions, which roles it maps, which invitations it
+            # accepts: recorded with the sign-in's event.
+            provisioning = Recorder(actor_of(request, None, "auth"), settings.audit_redacted)
+            provisioning.begin("auth.sign_in")
+            with provisioning.tracking(session):
+                user = await user_for_identity(
+                    session,
+                    tenant_id=redemption.tenant_id,
+                    provider=redemption.provider,
+                    organization=redemption.organization,
+                    claims=claims,
+                )
+                await session.flush()
             issued = await refresh_tokens.issue(
                 session,
                 tenant_slug=tenant.slug,
@@ -357,7 +365,11 @@ async def callback(request: Request) -> Response:
                 "auth.sign_in",
                 user_id=user.id,
                 organization_id=user.organization_id,
-                details={"provider": str(redemption.provider.id), "flow": attempt.flow},
+                details={
+                    "provider": str(redemption.provider.id),
+                    "flow": attempt.flow,
+                    "changes": provisioning.changes(),
+                },
             )
             await auth_audit.record(runtime, session, tenant, signed_in)
             await session.commit()

@@ -172,13 +172,16 @@ class Recorder:
             return REDACTED
         return jsonable(value)
 
+    def changes(self) -> list[dict[str, Any]]:
+        """The rows written so far, as events list them."""
+        return [{k: v for k, v in c.items() if k != "_row"} for c in self._changes]
+
     def mutation_drafts(self) -> list[Draft]:
         """The event of the mutation that just succeeded (none if it changed nothing)."""
         if self.action is None or not (self._changes or self._facts):
             return []
         target = self._subject or _target_of(self._changes)
-        changes = [{k: v for k, v in c.items() if k != "_row"} for c in self._changes]
-        details: dict[str, Any] = {"changes": changes, **self._facts}
+        details: dict[str, Any] = {"changes": self.changes(), **self._facts}
         return [Draft(action=self.action, actor=self.actor, details=details, **target)]
 
     def failure_draft(self, error: BaseException) -> Draft | None:

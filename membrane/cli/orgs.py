@@ -12,6 +12,7 @@ from typing import Any
 from membrane.auth.federation import login, registry
 from membrane.auth.federation.registry import ProviderSettings
 from membrane.cli import failures
+from membrane.cli.audited import audited
 from membrane.config import Settings
 from membrane.errors import DomainError, InvalidInputError
 from membrane.secrets import SecretError, secret_box
@@ -97,12 +98,14 @@ async def _list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _add_domain(settings: Settings, args: argparse.Namespace) -> int:
-    async with tenant_session(settings, secret_box(settings), args.tenant) as (entry, session):
+    async with (
+        tenant_session(settings, secret_box(settings), args.tenant) as (entry, session),
+        audited(settings, entry, session, "orgs.add-domain"),
+    ):
         organization = await registry.organization_by_slug(session, entry.id, args.org)
         record = await service.add_verified_domain(
             session, TenantId(entry.id), organization.id, args.domain
         )
-        await session.commit()
     print(f"{record.domain} is a verified domain of {args.org!r}")
     return 0
 
@@ -133,7 +136,10 @@ async def _add_idp(settings: Settings, args: argparse.Namespace) -> int:
         trust_email=args.trust_email,
     )
     box = secret_box(settings)
-    async with tenant_session(settings, box, args.tenant) as (entry, session):
+    async with (
+        tenant_session(settings, box, args.tenant) as (entry, session),
+        audited(settings, entry, session, "orgs.add-idp"),
+    ):
         organization = await registry.organization_by_slug(session, entry.id, args.org)
         provider = await registry.register_provider(
             session,
@@ -143,7 +149,6 @@ async def _add_idp(settings: Settings, args: argparse.Namespace) -> int:
             settings=provider_settings,
             production=settings.production,
         )
-        await session.commit()
     print(f"identity provider {provider.issuer} registered for {args.org!r}")
     redirect_uri = login.callback_url(login.callback_base(settings, entry.slug), provider.id)
     print(f"redirect URI to register at the provider: {redirect_uri}")
@@ -151,7 +156,10 @@ async def _add_idp(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _set_enabled(settings: Settings, args: argparse.Namespace, enabled: bool) -> int:
-    async with tenant_session(settings, secret_box(settings), args.tenant) as (entry, session):
+    async with (
+        tenant_session(settings, secret_box(settings), args.tenant) as (entry, session),
+        audited(settings, entry, session, "orgs.set-idp-enabled"),
+    ):
         organization = await registry.organization_by_slug(session, entry.id, args.org)
         provider = await registry.set_enabled(
             session,
@@ -160,27 +168,30 @@ async def _set_enabled(settings: Settings, args: argparse.Namespace, enabled: bo
             issuer=args.issuer,
             enabled=enabled,
         )
-        await session.commit()
     print(f"identity provider {provider.issuer} {'enabled' if enabled else 'disabled'}")
     return 0
 
 
 async def _set_org_status(settings: Settings, args: argparse.Namespace, active: bool) -> int:
     status = OrganizationStatus.ACTIVE if active else OrganizationStatus.SUSPENDED
-    async with tenant_session(settings, secret_box(settings), args.tenant) as (entry, session):
+    async with (
+        tenant_session(settings, secret_box(settings), args.tenant) as (entry, session),
+        audited(settings, entry, session, "orgs.set-status"),
+    ):
         organization = await registry.organization_by_slug(session, entry.id, args.org)
         await service.set_organization_status(session, TenantId(entry.id), organization, status)
-        await session.commit()
     print(f"organization {args.org!r} is {status.value}")
     return 0
 
 
 async def _set_user_status(settings: Settings, args: argparse.Namespace, active: bool) -> int:
     status = UserStatus.ACTIVE if active else UserStatus.SUSPENDED
-    async with tenant_session(settings, secret_box(settings), args.tenant) as (entry, session):
+    async with (
+        tenant_session(settings, secret_box(settings), args.tenant) as (entry, session),
+        audited(settings, entry, session, "orgs.set-user-status"),
+    ):
         user = await service.user_by_email(session, TenantId(entry.id), args.email)
         await service.set_user_status(session, user, status)
-        await session.commit()
     print(f"user {user.email!r} is {status.value}")
     return 0
 

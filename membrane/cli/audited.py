@@ -1,0 +1,33 @@
+"""Changes made from the command line are audited like mutations: the rows a command
+writes, with their fields before and after, in the command's own transaction."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from membrane.audit.chain import Actor
+from membrane.audit.recorder import Recorder
+from membrane.audit.setup import audit_log
+from membrane.config import Settings
+from membrane.tenancy.catalog import CatalogEntry
+
+
+@asynccontextmanager
+async def audited(
+    settings: Settings, entry: CatalogEntry, session: AsyncSession, action: str
+) -> AsyncIterator[Recorder]:
+    """Record what the block writes as `action`, then commit it with its event."""
+    recorder = Recorder(
+        Actor(client="cli", user_agent=f"membrane cli ({getpass.getuser()})"),
+        settings.audit_redacted,
+    )
+    recorder.begin(action)
+    with recorder.tracking(session):
+        yield recorder
+        await session.flush()
+    await audit_log(settings).append(session, entry.id, recorder.mutation_drafts())
+    await session.commit()
