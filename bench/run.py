@@ -185,7 +185,10 @@ def run_wrk(
     token: str,
     duration: int,
     connections: int,
+    script: Path = LUA_SCRIPT,
 ) -> WrkRun:
+    """One wrk run with `script` (post.lua, or a script taking the same three arguments and
+    printing the same BENCH_RESULT line, such as mutate.lua)."""
     command = [
         wrk,
         "-t1",
@@ -195,7 +198,7 @@ def run_wrk(
         "--timeout",
         WRK_TIMEOUT,
         "-s",
-        str(LUA_SCRIPT),
+        str(script),
         url,
         "--",
         str(body_file),
