@@ -19,7 +19,6 @@ from membrane.audit.models import Outcome
 from membrane.audit.requests import actor_of
 from membrane.auth.federation.errors import SignInError
 from membrane.tenancy.catalog import CatalogEntry
-from membrane.tenancy.isolation import bind_tenant
 
 logger = logging.getLogger(__name__)
 CLIENT = "auth"
@@ -71,9 +70,6 @@ async def record_refusal(
     )
     try:
         store = runtime.stores.store_for(tenant)
-        async with store.sessions() as session:
-            bind_tenant(session, tenant.id)
-            await runtime.audit.append(session, tenant.id, [event])
-            await session.commit()
+        await runtime.audit.append_committed(store.sessions, tenant.id, [event])
     except Exception:
         logger.exception("the audit event of a refused %s could not be written", action)

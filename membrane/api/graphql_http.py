@@ -249,7 +249,7 @@ async def graphql_endpoint(request: Request) -> Response:
         drafts = recorder.read_drafts(named)
         if drafts:
             try:
-                await _record_read(store, tenant.id, runtime, drafts)
+                await runtime.audit.append_committed(store.sessions, tenant.id, drafts)
             except (DBAPIError, OSError, TimeoutError):
                 # What may not be recorded is not delivered.
                 logger.exception("the audit event of a read of tenant %s failed", tenant.slug)
@@ -262,15 +262,6 @@ async def graphql_endpoint(request: Request) -> Response:
     request_failed = _is_request_error(result)
     status = 400 if request_failed and media_type == GRAPHQL_RESPONSE else 200
     return _json(_payload(result, prepared.document, request_failed), status, media_type)
-
-
-async def _record_read(store: Any, tenant_id: Any, runtime: Runtime, drafts: Any) -> None:
-    """The audit events of a query that read restricted fields, crossed into other
-    organizations' rows or was refused a field: one short transaction per operation."""
-    async with store.sessions() as session:
-        bind_tenant(session, tenant_id)
-        await runtime.audit.append(session, tenant_id, drafts)
-        await session.commit()
 
 
 def _is_request_error(result: ExecutionResult) -> bool:

@@ -12,6 +12,7 @@ and not its parent.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,6 +118,29 @@ def _fields_of(schema: strawberry.Schema, type_name: str) -> dict[str, Any]:
     return getattr(found, "fields", {}) if found else {}
 
 
+@dataclass(frozen=True, slots=True)
+class _Served:
+    """A field a schema serves, with the type that declares it."""
+
+    type_name: str
+    definition: StrawberryObjectDefinition
+    is_input: bool
+    field: Any  # StrawberryField
+    name: str
+
+
+def _served_fields(schema: strawberry.Schema) -> Iterator[_Served]:
+    """Each field of each Membrane type the schema serves, once (not private attributes)."""
+    for type_name, definition, is_input in _membrane_types(schema):
+        graphql_fields = schema._schema.type_map[type_name].fields  # type: ignore[attr-defined]
+        seen: set[str] = set()
+        for strawberry_field in definition.fields:
+            name = schema.config.name_converter.get_graphql_name(strawberry_field)
+            if name in graphql_fields and name not in seen:
+                seen.add(name)
+                yield _Served(type_name, definition, is_input, strawberry_field, name)
+
+
 def policy_table(
     schema: strawberry.Schema,
     partner_schema: strawberry.Schema,
@@ -124,34 +148,26 @@ def policy_table(
 ) -> list[PolicyRow]:
     """Every policed field of the full schema, and whether the partner schemas have it."""
     rows = []
-    for type_name, definition, is_input in _membrane_types(schema):
-        graphql_fields = schema._schema.type_map[type_name].fields  # type: ignore[attr-defined]
-        partner_fields = _fields_of(partner_schema, type_name)
-        auditor_fields = _fields_of(partner_auditor_schema or partner_schema, type_name)
-        seen: set[str] = set()
-        for strawberry_field in definition.fields:
-            name = schema.config.name_converter.get_graphql_name(strawberry_field)
-            if name not in graphql_fields or name in seen:
-                continue
-            seen.add(name)
-            policy = policy_of(strawberry_field)
-            if policy is None:
-                if is_input:
-                    continue  # an input field without a policy is settable by any writer
-                if _structural(definition, name):
-                    policy = VISIBLE
-                else:
-                    continue  # reported by check_policies
-            rows.append(
-                PolicyRow(
-                    type_name,
-                    name,
-                    policy,
-                    is_input,
-                    name in partner_fields,
-                    name in auditor_fields,
-                )
+    for served in _served_fields(schema):
+        policy = policy_of(served.field)
+        if policy is None:
+            if served.is_input:
+                continue  # an input field without a policy is settable by any writer
+            if not _structural(served.definition, served.name):
+                continue  # reported by check_policies
+            policy = VISIBLE
+        partner_fields = _fields_of(partner_schema, served.type_name)
+        auditor_fields = _fields_of(partner_auditor_schema or partner_schema, served.type_name)
+        rows.append(
+            PolicyRow(
+                served.type_name,
+                served.name,
+                policy,
+                served.is_input,
+                served.name in partner_fields,
+                served.name in auditor_fields,
             )
+        )
     return rows
 
 
@@ -159,31 +175,24 @@ def check_policies(schema: strawberry.Schema) -> None:
     """Refuse a schema with an unpoliced field, a policy nothing enforces or that reads what
     its type lacks, or a refusable field that is not nullable."""
     problems = []
-    for type_name, definition, is_input in _membrane_types(schema):
-        if is_input:
+    for served in _served_fields(schema):
+        if served.is_input:
             continue
-        graphql_fields = schema._schema.type_map[type_name].fields  # type: ignore[attr-defined]
-        for strawberry_field in definition.fields:
-            name = schema.config.name_converter.get_graphql_name(strawberry_field)
-            if name not in graphql_fields:
-                continue  # private to the Python type
-            policy = policy_of(strawberry_field)
-            if policy is None:
-                if not _structural(definition, name):
-                    problems.append(f"{type_name}.{name} declares no policy")
-                continue
-            if not policy.always and not isinstance(strawberry_field.type, StrawberryOptional):
-                problems.append(
-                    f"{type_name}.{name} may be refused ({policy.describe()}) but is not nullable"
-                )
-            if not _enforced(strawberry_field, policy):
-                problems.append(f"{type_name}.{name} declares a policy nothing enforces")
-            missing = _missing_attributes(definition, policy)
-            if missing:
-                problems.append(
-                    f"{type_name}.{name}: its policy reads {', '.join(sorted(missing))}, "
-                    "which the type lacks"
-                )
+        where = f"{served.type_name}.{served.name}"
+        policy = policy_of(served.field)
+        if policy is None:
+            if not _structural(served.definition, served.name):
+                problems.append(f"{where} declares no policy")
+            continue
+        if not policy.always and not isinstance(served.field.type, StrawberryOptional):
+            problems.append(f"{where} may be refused ({policy.describe()}) but is not nullable")
+        if not _enforced(served.field, policy):
+            problems.append(f"{where} declares a policy nothing enforces")
+        missing = _missing_attributes(served.definition, policy)
+        if missing:
+            problems.append(
+                f"{where}: its policy reads {', '.join(sorted(missing))}, which the type lacks"
+            )
     if problems:
         raise MissingPolicyError(
             "every field needs a policy that can be enforced (membrane.api.policies):\n  "

@@ -11,7 +11,8 @@ or falls with the change it records.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +32,7 @@ from membrane.audit.encoding import (
 from membrane.audit.keys import AuditKeys
 from membrane.audit.models import AuditCheckpoint, AuditEvent, AuditHead, Outcome
 from membrane.db.base import utcnow, uuid7
+from membrane.tenancy.isolation import bind_tenant
 
 # Core statements on the tables: the log is written as rows, never as tracked ORM objects.
 _EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
@@ -103,6 +105,19 @@ class AuditLog:
         )
         return events
 
+    async def append_committed(
+        self,
+        sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]],
+        tenant_id: uuid.UUID,
+        drafts: Sequence[Draft],
+    ) -> None:
+        """Chain `drafts` in a short transaction of their own, in a session of the tenant's
+        store (an event that records no change of its own: a read, a refusal)."""
+        async with sessions() as session:
+            bind_tenant(session, tenant_id)
+            await self.append(session, tenant_id, drafts)
+            await session.commit()
+
     def _checkpoint_due(
         self, seq: int, checkpoint_seq: int, checkpoint_at: datetime | None, now: datetime
     ) -> bool:
@@ -174,7 +189,7 @@ def _event(tenant_id: uuid.UUID, seq: int, draft: Draft, prev_hash: str) -> Audi
         actor_organization_id=draft.actor.organization_id,
         actor_client=draft.actor.client,
         actor_ip=draft.actor.ip,
-        actor_user_agent=(draft.actor.user_agent or None) and draft.actor.user_agent[:300],
+        actor_user_agent=draft.actor.user_agent[:300] if draft.actor.user_agent else None,
         action=draft.action,
         target_type=draft.target_type,
         target_id=draft.target_id,

@@ -15,7 +15,7 @@ from typing import Any
 
 import rfc8785
 
-from membrane.audit.models import AuditEvent
+from membrane.audit.models import AuditEvent, Outcome
 
 ENCODING = 1
 GENESIS = "0" * 64
@@ -53,7 +53,7 @@ def event_document(event: AuditEvent) -> dict[str, Any]:
         },
         "engagementId": _text(event.engagement_id),
         "zone": event.zone,
-        "outcome": str(event.outcome.value if hasattr(event.outcome, "value") else event.outcome),
+        "outcome": Outcome(event.outcome).value,
         "details": event.details,
         "prevHash": event.prev_hash,
     }

@@ -20,8 +20,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from membrane.db.base import utcnow
 from membrane.engagements import repository
-from membrane.engagements.enums import WRITER_ROLES, Zone
-from membrane.engagements.guards import role_in, visible_content
+from membrane.engagements.enums import Zone
+from membrane.engagements.guards import require_writer, visible_content
 from membrane.engagements.models import (
     Document,
     DocumentVersion,
@@ -94,8 +94,7 @@ async def _require_mover(session: AsyncSession, scope: VisibilityScope, row: Zon
         raise ForbiddenError(
             "only the organization that owns an item may move it between zones", field=FIELD
         )
-    if await role_in(session, scope, row.engagement_id) not in WRITER_ROLES:
-        raise ForbiddenError("only engagement leads and contributors may move content")
+    await require_writer(session, scope, row.engagement_id)
 
 
 async def _require_assignee_of_owner(

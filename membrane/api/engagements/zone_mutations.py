@@ -3,43 +3,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import strawberry
 from strawberry import relay
 
 from membrane.api.context import Info
-from membrane.api.engagements.content_types import (
-    Content,
-    Document,
-    Indicator,
-    Milestone,
-    Task,
-    Thread,
-)
+from membrane.api.engagements.content_types import Content, content_node
 from membrane.api.policies import SIGNED_IN, VISIBLE, field, mutation
 from membrane.api.relay import decode_global_id
 from membrane.api.transactions import in_transaction
 from membrane.engagements import models, zone_moves
 from membrane.engagements.enums import Zone
 
-
-@dataclass(frozen=True, slots=True)
-class _Movable:
-    """A kind of content that moves: its rows, and how a row is served."""
-
-    model: type[models.ZonedContent]
-    to_node: Callable[[Any], Task | Thread | Document | Milestone | Indicator]
-
-
-_MOVABLE = {
-    "Task": _Movable(models.Task, Task.from_row),
-    "Thread": _Movable(models.Thread, Thread.from_row),
-    "Document": _Movable(models.Document, Document.from_row),
-    "Milestone": _Movable(models.Milestone, Milestone.from_row),
-    "Indicator": _Movable(models.Indicator, Indicator.from_row),
+# The kinds of content that move, by GraphQL type name (rows are served by `content_node`).
+_MOVABLE: dict[str, type[models.ZonedContent]] = {
+    "Task": models.Task,
+    "Thread": models.Thread,
+    "Document": models.Document,
+    "Milestone": models.Milestone,
+    "Indicator": models.Indicator,
 }
 _ID = "The task, thread, document, milestone or indicator."
 INPUT = "What to move; see the input type."
@@ -67,16 +50,14 @@ async def _move(info: Info, global_id: strawberry.ID, zone: Zone) -> ZoneMovePay
     """Decode the id (one of the movable types), then move the item in one transaction."""
     ctx = info.context
     content_id = decode_global_id(global_id, expected=_MOVABLE.keys(), field=zone_moves.FIELD)
-    movable = _MOVABLE[relay.GlobalID.from_id(global_id).type_name]
+    model = _MOVABLE[relay.GlobalID.from_id(global_id).type_name]
 
     async def work() -> zone_moves.ZoneMove[Any]:
-        done = await zone_moves.move_to_zone(
-            ctx.session, ctx.scope, movable.model, content_id, zone
-        )
+        done = await zone_moves.move_to_zone(ctx.session, ctx.scope, model, content_id, zone)
         if done.moved:  # the audit event of the move: what moved, from where to where
             row = done.row
             ctx.audit.subject(
-                target_type=models.table_of(movable.model),
+                target_type=models.table_of(model),
                 target_id=row.id,
                 organization_id=row.owner_organization_id,
                 engagement_id=row.engagement_id,
@@ -87,7 +68,7 @@ async def _move(info: Info, global_id: strawberry.ID, zone: Zone) -> ZoneMovePay
         return done
 
     done = await in_transaction(ctx, work)
-    return ZoneMovePayload(content=movable.to_node(done.row), moved=done.moved)
+    return ZoneMovePayload(content=content_node(done.row), moved=done.moved)
 
 
 @strawberry.type
