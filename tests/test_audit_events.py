@@ -9,7 +9,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from membrane.audit import keys
@@ -21,6 +22,7 @@ from membrane.db.engine import session_factory
 from membrane.engagements.models import Task
 from membrane.tenancy.isolation import bind_tenant
 from tests.fixtures.demo import DemoData
+from tests.support.audit import refuse_audit_events
 from tests.support.sql import sql
 
 CREATE_TASK = """mutation($input: CreateTaskInput!) { createTask(input: $input) { task { id } } }"""
@@ -243,27 +245,7 @@ async def test_a_failed_audit_write_rolls_the_mutation_back(
     )
     task = created["data"]["createTask"]["task"]["id"]
     # given a database that refuses to store the audit event of updateTask
-    if backend == "sqlite":
-        await session.execute(
-            text(
-                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events "
-                "WHEN NEW.action = 'updateTask' BEGIN SELECT RAISE(ABORT, 'audit full'); END"
-            )
-        )
-    else:
-        await session.execute(
-            text(
-                "CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                "IF NEW.action = 'updateTask' THEN RAISE EXCEPTION 'audit full'; END IF; "
-                "RETURN NEW; END $$"
-            )
-        )
-        await session.execute(
-            text(
-                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events "
-                "FOR EACH ROW EXECUTE FUNCTION refuse_audit()"
-            )
-        )
+    await refuse_audit_events(session, backend, "updateTask")
     start = await head(session, demo.tenant_id)
     # when the task is renamed
     body = await chloe(UPDATE_TASK, {"input": {"id": task, "title": "Lost"}})
@@ -321,6 +303,70 @@ async def test_concurrent_writers_never_fork_the_chain(
         assert checkpoint.hash == covered.hash
         payload = keys.verify(checkpoint.jws, log.keys.jwks())
         assert covered.hash.encode() in payload
+
+
+async def test_reads_whose_event_cannot_be_written_are_not_answered(
+    as_user: Any, demo_data: DemoData, session: AsyncSession, backend: str
+) -> None:
+    demo = demo_data.demo
+    erp = gid("Engagement", demo.engagement("Acme ERP rollout")["id"])
+    bruno = as_user("bruno")
+    # given a database that refuses to store read events
+    await refuse_audit_events(session, backend, "read")
+    # when bruno (host finance) reads costs, twice
+    responses = [await bruno.post(TASKS, {"id": erp}) for _ in range(2)]
+    # then no answer is delivered: each says the audit log cannot be written
+    for response in responses:
+        assert response.status_code == 503
+        body = response.json()
+        assert "data" not in body
+        assert body["errors"][0]["extensions"]["code"] == "UNAVAILABLE"
+        assert "audit full" not in response.text
+    # and once the database takes them again, reads are answered and recorded
+    await session.execute(
+        text("DROP TRIGGER refuse_audit" + (" ON audit_events" if backend == "postgresql" else ""))
+    )
+    start = await head(session, demo.tenant_id)
+    answered = await bruno(TASKS, {"id": erp})
+    assert answered["data"]["engagement"]["tasks"]["edges"]
+    assert [e.action for e in await events_after(session, demo.tenant_id, start)] == ["read"]
+
+
+async def test_concurrent_reads_share_the_transaction_of_their_events(
+    engine: AsyncEngine, demo_data: DemoData, tmp_path: Path
+) -> None:
+    # given one tenant's audit log, and a count of the transactions committed
+    tenant = uuid.UUID(demo_data.other.tenant_id)
+    log = AuditLog(keys.load_or_create(tmp_path / "audit"))
+    sessions = session_factory(engine)
+    commits: list[object] = []
+
+    def committed(connection: object) -> None:
+        commits.append(connection)
+
+    sqlalchemy_event.listen(engine.sync_engine, "commit", committed)
+    async with sessions() as session:
+        bind_tenant(session, tenant)
+        before = int(await session.scalar(select(func.coalesce(func.max(AuditEvent.seq), 0))) or 0)
+    # when thirty callers each commit one event of their own at once
+    drafts = [Draft(action="read", actor=Actor(client=f"reader-{n}")) for n in range(30)]
+    await asyncio.gather(*(log.append_committed(sessions, tenant, [d]) for d in drafts))
+    sqlalchemy_event.remove(engine.sync_engine, "commit", committed)
+    # then every event is in the chain once, written in far fewer transactions than callers
+    async with sessions() as session:
+        bind_tenant(session, tenant)
+        events = list(
+            await session.scalars(
+                select(AuditEvent).where(AuditEvent.seq > before).order_by(AuditEvent.seq)
+            )
+        )
+        previous = await session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == before))
+    assert sorted(e.actor_client or "" for e in events) == sorted(
+        d.actor.client or "" for d in drafts
+    )
+    assert [e.seq for e in events] == list(range(before + 1, before + 31))
+    assert_chain(events, previous or GENESIS)
+    assert 1 <= len(commits) <= 3
 
 
 async def test_a_created_row_is_named_and_each_row_listed_once(

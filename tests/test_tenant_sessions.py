@@ -7,11 +7,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from membrane.db.base import utcnow
 from membrane.engagements.models import Task
-from membrane.tenancy.enums import OrganizationKind
+from membrane.tenancy.enums import OrganizationKind, OrganizationStatus
 from membrane.tenancy.isolation import TenantMismatchError, bind_tenant
 from membrane.tenancy.models import Organization
 from tests.fixtures.demo import DemoData
@@ -89,4 +90,46 @@ async def test_rows_and_statements_cannot_be_moved_to_another_tenant(
                 update(Task).values(tenant_id=other),
                 execution_options={"synchronize_session": False},
             )
+        await session.rollback()
+
+
+@pytest.mark.parametrize(
+    "form", ["values", "column-keys", "multi-values", "positional", "parameters"]
+)
+async def test_insert_statements_cannot_name_another_tenant(
+    sessions: async_sessionmaker[AsyncSession], demo_data: DemoData, form: str
+) -> None:
+    demo, other = uuid.UUID(demo_data.demo.tenant_id), uuid.UUID(demo_data.other.tenant_id)
+
+    def row(tenant: uuid.UUID, slug: str) -> dict[str, object]:
+        return {
+            "id": uuid.uuid4(),
+            "tenant_id": tenant,
+            "slug": slug,
+            "name": slug,
+            "kind": OrganizationKind.PARTNER,
+            "status": OrganizationStatus.ACTIVE,
+            "created_at": utcnow(),
+        }
+
+    def write(rows: list[dict[str, object]]) -> tuple[object, object]:
+        if form == "values":
+            return insert(Organization).values(**rows[-1]), None
+        if form == "column-keys":  # keyed by the mapped attributes, not their names
+            keyed = {getattr(Organization, name): value for name, value in rows[-1].items()}
+            return insert(Organization).values(keyed), None
+        if form == "multi-values":
+            return insert(Organization).values(rows), None
+        if form == "positional":  # rows as tuples, in the table's column order
+            columns = [column.key for column in Organization.__table__.columns]
+            return insert(Organization).values([tuple(r[c] for c in columns) for r in rows]), None
+        return insert(Organization), rows
+
+    async with sessions() as session:
+        bind_tenant(session, demo)
+        statement, parameters = write([row(demo, "own-a"), row(demo, "own-b")])
+        await session.execute(statement, parameters)  # type: ignore[arg-type]
+        statement, parameters = write([row(demo, "own-c"), row(other, "intruder")])
+        with pytest.raises(TenantMismatchError):
+            await session.execute(statement, parameters)  # type: ignore[arg-type]
         await session.rollback()

@@ -36,16 +36,6 @@ from membrane.tenancy.stores import bridge_schema
 from tests.fixtures.tenants import Databases, TenantWorld, serve, world_settings
 
 
-@pytest.fixture
-def environment(monkeypatch: pytest.MonkeyPatch, tenant_world: TenantWorld) -> TenantWorld:
-    """The CLI reads its configuration from the environment: point it at the world."""
-    settings = tenant_world.settings
-    monkeypatch.setenv("MEMBRANE_DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("MEMBRANE_KEYS_DIR", str(settings.keys_dir))
-    monkeypatch.setenv("MEMBRANE_SECRET_KEYS", ",".join(settings.secret_keys))
-    return tenant_world
-
-
 async def _revision(target: StoreTarget) -> str | None:
     table = "alembic_version" if target.schema is None else f'"{target.schema}".alembic_version'
     async with target_connection(target) as connection:

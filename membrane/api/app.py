@@ -19,6 +19,7 @@ from membrane.api.documents import DocumentCache
 from membrane.api.graphql_http import STATIC, graphql_endpoint
 from membrane.api.runtime import Runtime
 from membrane.api.schema import SCHEMAS
+from membrane.api.sealing import sealing
 from membrane.audit.setup import audit_log
 from membrane.auth import keys
 from membrane.auth.federation.clients import ProviderClients
@@ -129,7 +130,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         gc.collect()
         gc.freeze()
         try:
-            yield
+            async with sealing(runtime):
+                yield
         finally:
             if listener is not None:
                 await listener.stop()

@@ -6,10 +6,18 @@ transaction ends: writers queue there, so sequence numbers and hashes never fork
 inserts the events in one statement and, every `every_events` events or `every_seconds`
 seconds, a signed checkpoint of the new head. Nothing is committed here: an event stands
 or falls with the change it records.
+
+Events that record no change of their own (a read, a refused sign-in) go through
+`AuditLog.append_committed`, which commits them in a transaction of their own. Concurrent
+callers for one tenant share that transaction (group commit): one writer task per tenant
+and store takes whatever has queued while its previous transaction ran, so the head is
+locked once per batch rather than once per request, and each caller returns only once its
+own events are committed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -76,15 +84,50 @@ class CheckpointPolicy:
     every_seconds: int = 300
 
 
+Sessions = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+# A shared transaction takes queued callers until it holds this many events.
+BATCH_EVENTS = 500
+
+
+@dataclass(slots=True)
+class _Queue:
+    """Callers waiting for the next transaction of one tenant's writer task."""
+
+    loop: asyncio.AbstractEventLoop
+    waiting: list[tuple[Sequence[Draft], asyncio.Future[None]]] = field(default_factory=list)
+    writer: asyncio.Task[None] | None = None
+
+
 class AuditLog:
     def __init__(self, keys: AuditKeys, policy: CheckpointPolicy | None = None) -> None:
         self.keys = keys
         self.policy = policy or CheckpointPolicy()
+        self._queues: dict[tuple[uuid.UUID, Sessions], _Queue] = {}
+        # Tenants whose chain this process left with events after the last checkpoint,
+        # and the last seq it appended there (`sealing.Sealer` signs them on time).
+        self._unsigned: dict[uuid.UUID, int] = {}
+
+    def unsigned_tenants(self) -> set[uuid.UUID]:
+        return set(self._unsigned)
+
+    def signed(self, tenant_id: uuid.UUID, seq: int) -> None:
+        """The tenant's chain is signed up to `seq`: forget it, unless this process has
+        appended after that since."""
+        if self._unsigned.get(tenant_id, seq) <= seq:
+            self._unsigned.pop(tenant_id, None)
 
     async def append(
-        self, session: AsyncSession, tenant_id: uuid.UUID, drafts: Sequence[Draft]
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        drafts: Sequence[Draft],
+        *,
+        sign: bool = False,
     ) -> list[AuditEvent]:
-        """Chain `drafts` after the tenant's head, in the session's transaction."""
+        """Chain `drafts` after the tenant's head, in the session's transaction; `sign`:
+        with a checkpoint of the new head whether or not one is due (for a process that
+        will not stay to sign it later, such as a command)."""
         if not drafts:
             return []
         head = await _advance(session, tenant_id, len(drafts))
@@ -97,26 +140,66 @@ class AuditLog:
         await session.execute(insert(_EVENTS), [_row(event) for event in events])
         values: dict[str, Any] = {"hash": prev_hash}
         now = utcnow()
-        if self._checkpoint_due(last_seq, checkpoint_seq, checkpoint_at, now):
+        if sign or self._checkpoint_due(last_seq, checkpoint_seq, checkpoint_at, now):
             await self.checkpoint(session, tenant_id, last_seq, prev_hash, now)
             values.update(checkpoint_seq=last_seq, checkpoint_at=now)
+        else:
+            self._unsigned[tenant_id] = max(last_seq, self._unsigned.get(tenant_id, 0))
         await session.execute(
             update(_HEADS).where(_HEADS.c.tenant_id == tenant_id).values(**values)
         )
         return events
 
     async def append_committed(
-        self,
-        sessions: Callable[[], AbstractAsyncContextManager[AsyncSession]],
-        tenant_id: uuid.UUID,
-        drafts: Sequence[Draft],
+        self, sessions: Sessions, tenant_id: uuid.UUID, drafts: Sequence[Draft]
     ) -> None:
-        """Chain `drafts` in a short transaction of their own, in a session of the tenant's
-        store (an event that records no change of its own: a read, a refusal)."""
-        async with sessions() as session:
-            bind_tenant(session, tenant_id)
-            await self.append(session, tenant_id, drafts)
-            await session.commit()
+        """Chain `drafts` in a short transaction of the tenant's store, shared with the
+        concurrent callers for the same tenant; returns once it is committed, or raises
+        what made it fail."""
+        if not drafts:
+            return
+        loop = asyncio.get_running_loop()
+        key = (tenant_id, sessions)
+        queue = self._queues.get(key)
+        if queue is None or queue.loop is not loop:
+            queue = self._queues[key] = _Queue(loop)
+        committed: asyncio.Future[None] = loop.create_future()
+        queue.waiting.append((drafts, committed))
+        if queue.writer is None:
+            queue.writer = loop.create_task(self._write_queued(key, queue))
+        await committed
+
+    async def _write_queued(self, key: tuple[uuid.UUID, Sessions], queue: _Queue) -> None:
+        """Commit the queued events, one transaction per batch, until none are left."""
+        tenant_id, sessions = key
+        batch: list[tuple[Sequence[Draft], asyncio.Future[None]]] = []
+        try:
+            while queue.waiting:
+                batch = _take_batch(queue.waiting)
+                outcome: BaseException | None = None
+                try:
+                    async with sessions() as session:
+                        bind_tenant(session, tenant_id)
+                        await self.append(
+                            session, tenant_id, [d for drafts, _ in batch for d in drafts]
+                        )
+                        await session.commit()
+                except Exception as error:  # every caller of the batch learns of it
+                    outcome = error
+                for _, committed in batch:
+                    if committed.done():  # its caller was cancelled meanwhile
+                        continue
+                    if outcome is None:
+                        committed.set_result(None)
+                    else:
+                        committed.set_exception(outcome)
+        finally:
+            # Callers still waiting here only if this task itself was cancelled.
+            for _, committed in batch + queue.waiting:
+                if not committed.done():
+                    committed.cancel()
+            if self._queues.get(key) is queue:
+                del self._queues[key]
 
     def _checkpoint_due(
         self, seq: int, checkpoint_seq: int, checkpoint_at: datetime | None, now: datetime
@@ -151,6 +234,21 @@ class AuditLog:
             [{c.key: getattr(checkpoint, c.key) for c in _CHECKPOINTS.columns}],
         )
         return checkpoint
+
+
+def _take_batch(
+    waiting: list[tuple[Sequence[Draft], asyncio.Future[None]]],
+) -> list[tuple[Sequence[Draft], asyncio.Future[None]]]:
+    """The first callers of the queue, up to `BATCH_EVENTS` events (at least one caller)."""
+    count = events = 0
+    for drafts, _ in waiting:
+        if count and events + len(drafts) > BATCH_EVENTS:
+            break
+        count += 1
+        events += len(drafts)
+    batch = waiting[:count]
+    del waiting[:count]
+    return batch
 
 
 async def _advance(

@@ -35,6 +35,12 @@ class AuditEvent(IdMixin, TenantScoped, Base):
         Index(
             "ix_audit_events_tenant_id_actor_organization_id", "tenant_id", "actor_organization_id"
         ),
+        Index(
+            "ix_audit_events_tenant_id_target_organization_id",
+            "tenant_id",
+            "target_organization_id",
+        ),
+        Index("ix_audit_events_tenant_id_engagement_id", "tenant_id", "engagement_id"),
     )
 
     seq: Mapped[int] = mapped_column(BigInteger)

@@ -16,18 +16,21 @@ from membrane.config import Settings
 from membrane.tenancy.catalog import CatalogEntry
 
 
+def cli_actor() -> Actor:
+    """Who acts from the command line: the operating-system user running it."""
+    return Actor(client="cli", user_agent=f"membrane cli ({getpass.getuser()})")
+
+
 @asynccontextmanager
 async def audited(
     settings: Settings, entry: CatalogEntry, session: AsyncSession, action: str
 ) -> AsyncIterator[Recorder]:
     """Record what the block writes as `action`, then commit it with its event."""
-    recorder = Recorder(
-        Actor(client="cli", user_agent=f"membrane cli ({getpass.getuser()})"),
-        settings.audit_redacted,
-    )
+    recorder = Recorder(cli_actor(), settings.audit_redacted)
     recorder.begin(action)
     with recorder.tracking(session):
         yield recorder
         await session.flush()
-    await audit_log(settings).append(session, entry.id, recorder.mutation_drafts())
+    # Signed at once: no process of the command stays to sign the chain's tail later.
+    await audit_log(settings).append(session, entry.id, recorder.mutation_drafts(), sign=True)
     await session.commit()

@@ -79,6 +79,7 @@ def _database_url(raw: str | None) -> str | None:
 
 
 def cmd_tenants_create(args: argparse.Namespace) -> int:
+    from membrane.cli.audited import cli_actor
     from membrane.errors import DomainError
     from membrane.secrets import SecretError, secret_box
     from membrane.tenancy.enums import TenantStrategy
@@ -94,6 +95,7 @@ def cmd_tenants_create(args: argparse.Namespace) -> int:
                 name=args.name,
                 strategy=TenantStrategy(args.strategy),
                 database_url=_database_url(args.database_url),
+                actor=cli_actor(),
             )
         )
     except (DomainError, SecretError) as error:
@@ -139,14 +141,25 @@ def cmd_tenants_list(args: argparse.Namespace) -> int:
 
 
 def _set_status(args: argparse.Namespace, status_name: str) -> int:
+    from membrane.cli.audited import cli_actor
     from membrane.errors import DomainError
+    from membrane.secrets import SecretError
     from membrane.tenancy.enums import TenantStatus
-    from membrane.tenancy.provisioning import set_status
+    from membrane.tenancy.provisioning import describe_failure, set_status
 
     try:
-        entry = asyncio.run(set_status(_settings(), args.slug, TenantStatus(status_name)))
-    except DomainError as error:
+        entry = asyncio.run(
+            set_status(_settings(), args.slug, TenantStatus(status_name), actor=cli_actor())
+        )
+    except (DomainError, SecretError) as error:
         return failures.report(error)
+    except Exception as error:
+        print(
+            f"error: tenant {args.slug!r} keeps its status ({describe_failure(error)}): its "
+            "catalog entry or its store, where the change is recorded, could not be written",
+            file=sys.stderr,
+        )
+        return 1
     print(f"tenant {entry.slug!r} is {entry.status.value}")
     return 0
 
@@ -173,6 +186,7 @@ def cmd_tenants_rotate_secrets(args: argparse.Namespace) -> int:
 
 
 def cmd_tenants_move(args: argparse.Namespace) -> int:
+    from membrane.cli.audited import cli_actor
     from membrane.errors import DomainError
     from membrane.secrets import SecretError, secret_box
     from membrane.tenancy.enums import TenantStrategy
@@ -189,6 +203,7 @@ def cmd_tenants_move(args: argparse.Namespace) -> int:
                 to=TenantStrategy(args.to),
                 database_url=_database_url(args.database_url),
                 drain_seconds=args.drain_seconds,
+                actor=cli_actor(),
             )
         )
     except (DomainError, SecretError) as error:

@@ -22,11 +22,13 @@ third layer, not the first.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, with_loader_criteria
+from sqlalchemy.sql.elements import BindParameter
 
 from membrane.db.base import TenantScoped
 
@@ -68,14 +70,32 @@ def _set_database_tenant(
 def _check_written_tenant(state: ORMExecuteState, tenant: uuid.UUID) -> None:
     """ORM INSERT and UPDATE statements may not name another tenant, in their values or
     their parameters."""
-    statement: Any = state.statement
-    values = statement.compile().params.get("tenant_id")
     parameters = state.parameters
     rows = parameters if isinstance(parameters, list) else [parameters or {}]
-    named = {row.get("tenant_id") for row in rows if isinstance(row, dict)} | {values}
+    named = {row.get("tenant_id") for row in rows if isinstance(row, dict)}
+    named |= _tenants_in_values(state.statement)
     named.discard(None)
     if named - {tenant}:
         raise TenantMismatchError("a statement names another tenant than its session's")
+
+
+def _tenants_in_values(statement: Any) -> set[Any]:
+    """The tenants named by a statement's `.values(...)`, read from the statement itself
+    (compiling it to find them cost more than many a statement's execution)."""
+    rows: list[Any] = [getattr(statement, "_values", None) or {}]
+    for batch in getattr(statement, "_multi_values", None) or ():
+        rows.extend(batch)
+    columns = [column.key for column in statement.table.columns]
+    # Positional rows (`.values([(…), …])`) follow the table's columns.
+    rows = [
+        row if isinstance(row, Mapping) else dict(zip(columns, row, strict=False)) for row in rows
+    ]
+    named = set()
+    for row in rows:
+        for column, value in row.items():
+            if getattr(column, "key", column) == "tenant_id":
+                named.add(value.value if isinstance(value, BindParameter) else value)
+    return named
 
 
 @event.listens_for(Session, "do_orm_execute")

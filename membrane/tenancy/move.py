@@ -19,19 +19,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Table, delete, insert, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from membrane.audit.chain import SYSTEM, Actor, Draft
 from membrane.config import Settings
 from membrane.db.engine import session_factory
 from membrane.db.registry import Base
 from membrane.errors import ConflictError, InvalidInputError, NotFoundError
 from membrane.secrets import SecretBox
+from membrane.tenancy import tenant_events
 from membrane.tenancy.catalog import CatalogEntry
 from membrane.tenancy.enums import TenantStatus, TenantStrategy
+from membrane.tenancy.isolation import bind_tenant
 from membrane.tenancy.models import Tenant
 from membrane.tenancy.provisioning import (
     StoreTarget,
@@ -155,6 +160,7 @@ async def move_tenant(
     to: TenantStrategy,
     database_url: str | None = None,
     drain_seconds: float = 5.0,
+    actor: Actor = SYSTEM,
 ) -> MoveReport:
     async with owner_engine(settings.database_url) as engine, session_factory(engine)() as session:
         tenant = await session.scalar(select(Tenant).where(Tenant.slug == slug))
@@ -178,7 +184,13 @@ async def move_tenant(
     await _set_catalog(settings, entry, TenantStatus.MOVING)
     try:
         await asyncio.sleep(drain_seconds)
-        await _copy_and_verify(entry, moved, source_target, destination_target, created, report)
+        async with _copy_and_verify(
+            entry, moved, source_target, destination_target, created, report
+        ) as destination:
+            event = _move_event(actor, entry, moved, report)
+            async with AsyncSession(bind=destination) as recorder:
+                bind_tenant(recorder, entry.id)
+                await tenant_events.append(settings, recorder, entry, [event])
         await _set_catalog(settings, moved, settled)
     except BaseException:
         # The catalog still points at the old store, which nothing has touched.
@@ -194,6 +206,7 @@ async def move_tenant(
     return report
 
 
+@asynccontextmanager
 async def _copy_and_verify(
     entry: CatalogEntry,
     moved: CatalogEntry,
@@ -201,7 +214,9 @@ async def _copy_and_verify(
     destination_target: StoreTarget,
     created: Any,
     report: MoveReport,
-) -> None:
+) -> AsyncIterator[AsyncConnection]:
+    """Copy and compare; the block then writes to the copy's transaction, which commits
+    when it ends (a failure anywhere rolls the copy back)."""
     async with (
         target_connection(source_target, snapshot=True) as source,
         target_connection(destination_target) as destination,
@@ -221,7 +236,25 @@ async def _copy_and_verify(
                     "or their checksums differ; nothing was switched"
                 )
             report.tables[table.name] = original
-        # Leaving this block commits the copy; a failure above rolls it back.
+        yield destination
+
+
+def _move_event(
+    actor: Actor, entry: CatalogEntry, moved: CatalogEntry, report: MoveReport
+) -> Draft:
+    """`tenants.move`, appended to the chain in the new store as the copy's last row: the
+    chain goes on where the tenant now lives, and names what was copied."""
+    fields: dict[str, Any] = {"strategy": [entry.strategy, moved.strategy]}
+    if entry.location != moved.location:
+        fields["location"] = [entry.location, moved.location]
+    tables = {
+        name: {"rows": digest.rows, "sha256": digest.checksum}
+        for name, digest in report.tables.items()
+        if digest.rows
+    }
+    return tenant_events.tenant_draft(
+        "tenants.move", actor, entry, "update", fields, rows=report.rows, tables=tables
+    )
 
 
 async def _remove_source(entry: CatalogEntry, source_target: StoreTarget) -> str:

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from membrane.audit.chain import SYSTEM, Actor
 from membrane.config import Settings
 from membrane.db.base import utcnow
 from membrane.db.engine import (
@@ -32,8 +33,8 @@ from membrane.db.engine import (
 )
 from membrane.errors import ConflictError, InvalidInputError, NotFoundError
 from membrane.migrations.runner import upgrade
-from membrane.secrets import SecretBox
-from membrane.tenancy import catalog
+from membrane.secrets import SecretBox, secret_box
+from membrane.tenancy import catalog, tenant_events
 from membrane.tenancy.catalog import CatalogEntry, check_slug
 from membrane.tenancy.enums import TenantStatus, TenantStrategy
 from membrane.tenancy.isolation import bind_tenant
@@ -190,12 +191,18 @@ async def tenant_session(
         entry = await catalog.entry_by_slug(s, slug)
     if entry is None:
         raise NotFoundError(f"no tenant {slug!r}", field="tenant")
-    target = store_target(settings, entry, secrets)
+    async with store_session(store_target(settings, entry, secrets), entry) as session:
+        yield entry, session
+
+
+@asynccontextmanager
+async def store_session(target: StoreTarget, entry: CatalogEntry) -> AsyncIterator[AsyncSession]:
+    """An owner's session on a tenant's store, bound to the tenant (the caller commits)."""
     async with owner_engine(target.url) as store:
         bound = store.execution_options(schema_translate_map=target.translate)
         async with session_factory(bound)() as session:
             bind_tenant(session, entry.id)
-            yield entry, session
+            yield session
 
 
 async def create_tenant(
@@ -206,8 +213,10 @@ async def create_tenant(
     name: str | None,
     strategy: TenantStrategy,
     database_url: str | None = None,
+    actor: Actor = SYSTEM,
 ) -> CatalogEntry:
-    """Create (or resume creating) a tenant and its store; it is ACTIVE when this returns."""
+    """Create (or resume creating) a tenant and its store; it is ACTIVE when this returns,
+    and its chain starts with the `tenants.create` event."""
     check_slug(slug)
     check_store_url(strategy, database_url)
     async with owner_engine(settings.database_url) as engine:
@@ -241,7 +250,19 @@ async def create_tenant(
         await prepare_store(target)
         await migrate_store(target)
         await write_mirror(target, entry)
+        fields = {"slug": entry.slug, "name": entry.name, "strategy": entry.strategy}
+        if entry.location:
+            fields["location"] = entry.location
+        event = tenant_events.tenant_draft("tenants.create", actor, entry, "create", fields)
+        if not target.default:
+            async with store_session(target, entry) as store:
+                # A resumed creation whose event is already in the store records it once.
+                if not await tenant_events.recorded(store, entry, "tenants.create"):
+                    await tenant_events.append(settings, store, entry, [event])
+                    await store.commit()
         async with session_factory(engine)() as session, session.begin():
+            if target.default:
+                await tenant_events.append(settings, session, entry, [event])
             await session.execute(
                 update(Tenant).where(Tenant.id == entry.id).values(status=TenantStatus.ACTIVE)
             )
@@ -263,25 +284,54 @@ async def list_tenants(settings: Settings) -> list[CatalogEntry]:
         return await catalog.all_entries(session)
 
 
-async def set_status(settings: Settings, slug: str, status: TenantStatus) -> CatalogEntry:
-    """Suspend or resume a tenant; the API refuses a suspended tenant's next request."""
+_STATUS_ACTIONS = {TenantStatus.SUSPENDED: "tenants.suspend", TenantStatus.ACTIVE: "tenants.resume"}
+
+
+async def set_status(
+    settings: Settings,
+    slug: str,
+    status: TenantStatus,
+    *,
+    secrets: SecretBox | None = None,
+    actor: Actor = SYSTEM,
+) -> CatalogEntry:
+    """Suspend or resume a tenant; the API refuses a suspended tenant's next request. The
+    change is recorded in the tenant's chain, and not made when it cannot be."""
     async with (
         owner_engine(settings.database_url) as engine,
         session_factory(engine)() as session,
         session.begin(),
     ):
-        tenant = (await session.execute(select(Tenant).where(Tenant.slug == slug))).scalar()
+        found = await session.execute(select(Tenant).where(Tenant.slug == slug).with_for_update())
+        tenant = found.scalar()
         if tenant is None:
             raise NotFoundError(f"no tenant {slug!r}", field="slug")
-        # MOVING may be left by an interrupted move; the catalog then still points at the
-        # intact old store, so resuming (or suspending) abandons the move.
+        # MOVING may be left by an interrupted move; the catalog then still points at
+        # the intact old store, so resuming (or suspending) abandons the move.
         if tenant.status is TenantStatus.PROVISIONING:
             raise ConflictError(
                 f"tenant {slug!r} is still being provisioned: run tenants create again",
                 field="slug",
             )
+        previous = tenant.status
+        if previous is status:
+            return CatalogEntry.of(tenant)
         tenant.status = status
-        return CatalogEntry.of(tenant)
+        entry = CatalogEntry.of(tenant)
+        target = store_target(settings, entry, secrets or secret_box(settings))
+        event = tenant_events.tenant_draft(
+            _STATUS_ACTIONS[status], actor, entry, "update", {"status": [previous, status]}
+        )
+        if target.default:
+            await tenant_events.append(settings, session, entry, [event])
+        else:
+            # The event commits first, the catalog row (locked meanwhile) after it: a
+            # failure between the two leaves an event of a change that did not happen,
+            # never a change without its event.
+            async with store_session(target, entry) as store:
+                await tenant_events.append(settings, store, entry, [event])
+                await store.commit()
+    return entry
 
 
 @dataclass(frozen=True, slots=True)

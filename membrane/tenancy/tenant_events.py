@@ -1,0 +1,65 @@
+"""The audit events of changes to a tenant itself: `membrane tenants create`, `suspend`,
+`resume` and `move`.
+
+The catalog row lives in the default database, the tenant's chain in its own store. For a
+pooled tenant the two are one database, and the event is appended in the transaction that
+changes the catalog. For a bridge or silo tenant it is appended in the store, and the
+commands order the two so that no change stands without its event: a new tenant becomes
+ACTIVE only once its creation is recorded, a status change is undone when its event
+cannot be written, and a move's event is part of the copy the catalog switches to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from membrane.audit.chain import Actor, Draft
+from membrane.audit.models import AuditEvent
+from membrane.audit.recorder import jsonable
+from membrane.audit.setup import audit_log
+from membrane.config import Settings
+from membrane.tenancy.catalog import CatalogEntry
+
+TARGET_TYPE = "tenants"
+
+
+def tenant_draft(
+    action: str,
+    actor: Actor,
+    entry: CatalogEntry,
+    operation: str,
+    fields: dict[str, Any],
+    **facts: Any,
+) -> Draft:
+    """An event naming the tenant, with its catalog row's changes as mutations list them
+    (never its database URL, which is a secret)."""
+    change = {"type": TARGET_TYPE, "id": str(entry.id), "op": operation, "fields": fields}
+    return Draft(
+        action=action,
+        actor=actor,
+        target_type=TARGET_TYPE,
+        target_id=str(entry.id),
+        details=jsonable({"changes": [change], **facts}),
+    )
+
+
+async def append(
+    settings: Settings, session: AsyncSession, entry: CatalogEntry, drafts: Sequence[Draft]
+) -> None:
+    """In the caller's transaction, which reaches the tenant's audit tables; signed at
+    once, since no process of the command stays to sign the chain's tail later."""
+    await audit_log(settings).append(session, entry.id, drafts, sign=True)
+
+
+async def recorded(session: AsyncSession, entry: CatalogEntry, action: str) -> bool:
+    """Whether the tenant's chain holds an event of `action`."""
+    found = await session.scalar(
+        select(AuditEvent.seq)
+        .where(AuditEvent.tenant_id == entry.id, AuditEvent.action == action)
+        .limit(1)
+    )
+    return found is not None
