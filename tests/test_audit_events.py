@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from membrane.audit import keys
 from membrane.audit.chain import Actor, AuditLog, CheckpointPolicy, Draft
@@ -56,6 +56,21 @@ async def head(session: AsyncSession, tenant_id: str) -> int:
         *sql("SELECT coalesce(max(seq), 0) FROM audit_events WHERE tenant_id = :t", t=tenant_id)
     )
     return int(found.scalar_one())
+
+
+async def chain_since(
+    sessions: async_sessionmaker[AsyncSession], tenant: uuid.UUID, before: int
+) -> tuple[list[AuditEvent], str]:
+    """The tenant's events after seq `before`, and the hash the first must link to."""
+    async with sessions() as session:
+        bind_tenant(session, tenant)
+        events = list(
+            await session.scalars(
+                select(AuditEvent).where(AuditEvent.seq > before).order_by(AuditEvent.seq)
+            )
+        )
+        previous = await session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == before))
+    return events, previous or GENESIS
 
 
 def assert_chain(events: list[AuditEvent], start_hash: str | None = None) -> None:
@@ -283,20 +298,15 @@ async def test_concurrent_writers_never_fork_the_chain(
         )
     await asyncio.gather(*(writer(number) for number in range(8)))
     # then every event has its own seq, in one unbroken chain, with signed checkpoints
+    events, previous = await chain_since(sessions, tenant, before)
     async with sessions() as session:
         bind_tenant(session, tenant)
-        events = list(
-            await session.scalars(
-                select(AuditEvent).where(AuditEvent.seq > before).order_by(AuditEvent.seq)
-            )
-        )
-        previous = await session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == before))
         checkpoints = list(
             await session.scalars(select(AuditCheckpoint).where(AuditCheckpoint.seq > before))
         )
     assert len(events) == 8 * (1 + 2 + 3 + 1 + 2 + 3)
     assert [e.seq for e in events] == list(range(before + 1, before + 1 + len(events)))
-    assert_chain(events, previous or GENESIS)
+    assert_chain(events, previous)
     assert checkpoints
     for checkpoint in checkpoints:
         covered = next(e for e in events if e.seq == checkpoint.seq)
@@ -353,19 +363,12 @@ async def test_concurrent_reads_share_the_transaction_of_their_events(
     await asyncio.gather(*(log.append_committed(sessions, tenant, [d]) for d in drafts))
     sqlalchemy_event.remove(engine.sync_engine, "commit", committed)
     # then every event is in the chain once, written in far fewer transactions than callers
-    async with sessions() as session:
-        bind_tenant(session, tenant)
-        events = list(
-            await session.scalars(
-                select(AuditEvent).where(AuditEvent.seq > before).order_by(AuditEvent.seq)
-            )
-        )
-        previous = await session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == before))
+    events, previous = await chain_since(sessions, tenant, before)
     assert sorted(e.actor_client or "" for e in events) == sorted(
         d.actor.client or "" for d in drafts
     )
     assert [e.seq for e in events] == list(range(before + 1, before + 31))
-    assert_chain(events, previous or GENESIS)
+    assert_chain(events, previous)
     assert 1 <= len(commits) <= 3
 
 

@@ -244,9 +244,14 @@ async def graphql_endpoint(request: Request) -> Response:
         if optimized_is_awaitable(result):
             result = await result  # type: ignore[misc]
         assert isinstance(result, ExecutionResult)
+    request_failed = _is_request_error(result)
+    status = 400 if request_failed and media_type == GRAPHQL_RESPONSE else 200
+    # Encoded before the read's events are awaited: the result's objects are then free.
+    response = _json(_payload(result, prepared.document, request_failed), status, media_type)
     if operation is OperationType.QUERY:
         named = operation_name or next(iter(prepared.operations), None)
         drafts = recorder.read_drafts(named)
+        del result, context, recorder
         if drafts:
             try:
                 await runtime.audit.append_committed(store.sessions, tenant.id, drafts)
@@ -259,9 +264,7 @@ async def graphql_endpoint(request: Request) -> Response:
                     media_type,
                     **{"retry-after": "5"},
                 )
-    request_failed = _is_request_error(result)
-    status = 400 if request_failed and media_type == GRAPHQL_RESPONSE else 200
-    return _json(_payload(result, prepared.document, request_failed), status, media_type)
+    return response
 
 
 def _is_request_error(result: ExecutionResult) -> bool:

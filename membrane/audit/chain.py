@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import Table, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from membrane.audit.encoding import (
     ENCODING,
@@ -40,7 +40,7 @@ from membrane.audit.encoding import (
 from membrane.audit.keys import AuditKeys
 from membrane.audit.models import AuditCheckpoint, AuditEvent, AuditHead, Outcome
 from membrane.db.base import utcnow, uuid7
-from membrane.tenancy.isolation import bind_tenant
+from membrane.tenancy.isolation import TENANT_KEY, TenantMismatchError, bind_tenant
 
 # Core statements on the tables: the log is written as rows, never as tracked ORM objects.
 _EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
@@ -130,14 +130,20 @@ class AuditLog:
         will not stay to sign it later, such as a command)."""
         if not drafts:
             return []
-        head = await _advance(session, tenant_id, len(drafts))
+        bound = session.info.get(TENANT_KEY)
+        if bound is not None and bound != tenant_id:
+            raise TenantMismatchError("an audit event names another tenant than its session's")
+        # Core statements on the session's connection: the log's rows need none of the
+        # session's ORM machinery, and the head stays locked for fewer turns of the loop.
+        connection = await session.connection()
+        head = await _advance(connection, tenant_id, len(drafts))
         last_seq, prev_hash, checkpoint_seq, checkpoint_at = head
         events = []
         for offset, draft in enumerate(drafts):
             event = _event(tenant_id, last_seq - len(drafts) + 1 + offset, draft, prev_hash)
             prev_hash = event.hash
             events.append(event)
-        await session.execute(insert(_EVENTS), [_row(event) for event in events])
+        await connection.execute(insert(_EVENTS), [_row(event) for event in events])
         values: dict[str, Any] = {"hash": prev_hash}
         now = utcnow()
         if sign or self._checkpoint_due(last_seq, checkpoint_seq, checkpoint_at, now):
@@ -145,7 +151,7 @@ class AuditLog:
             values.update(checkpoint_seq=last_seq, checkpoint_at=now)
         else:
             self._unsigned[tenant_id] = max(last_seq, self._unsigned.get(tenant_id, 0))
-        await session.execute(
+        await connection.execute(
             update(_HEADS).where(_HEADS.c.tenant_id == tenant_id).values(**values)
         )
         return events
@@ -229,7 +235,7 @@ class AuditLog:
             key_id=str(self.keys.signing_key.kid),
             jws=self.keys.sign(canonical(document)),
         )
-        await session.execute(
+        await (await session.connection()).execute(
             insert(_CHECKPOINTS),
             [{c.key: getattr(checkpoint, c.key) for c in _CHECKPOINTS.columns}],
         )
@@ -252,7 +258,7 @@ def _take_batch(
 
 
 async def _advance(
-    session: AsyncSession, tenant_id: uuid.UUID, count: int
+    connection: AsyncConnection, tenant_id: uuid.UUID, count: int
 ) -> tuple[int, str, int, datetime | None]:
     """Move the head `count` events forward; (new last seq, previous hash, checkpoint seq,
     checkpoint time). The tenant's first event creates its head."""
@@ -263,16 +269,16 @@ async def _advance(
         .values(seq=heads.seq + count)
         .returning(heads.seq, heads.hash, heads.checkpoint_seq, heads.checkpoint_at)
     )
-    row = (await session.execute(statement)).one_or_none()
+    row = (await connection.execute(statement)).one_or_none()
     if row is None:
-        await session.execute(_create_head(session, tenant_id))
-        row = (await session.execute(statement)).one()
+        await connection.execute(_create_head(connection, tenant_id))
+        row = (await connection.execute(statement)).one()
     return int(row[0]), str(row[1]), int(row[2]), row[3]
 
 
-def _create_head(session: AsyncSession, tenant_id: uuid.UUID) -> Any:
+def _create_head(connection: AsyncConnection, tenant_id: uuid.UUID) -> Any:
     values = {"tenant_id": tenant_id, "seq": 0, "hash": GENESIS, "checkpoint_seq": 0}
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     return dialect.insert(_HEADS).values(**values).on_conflict_do_nothing()
 
 
