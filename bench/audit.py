@@ -24,7 +24,8 @@ the append benchmark (`audit-bench`, pool, no content). Then:
    Before measuring it checks that *on* writes one event per request of each operation and
    *off* none (audit_events counted before and after), and that both builds answer alike.
    Operations: `list` (the reference list page as alice, host lead: it reads the partners'
-   shared tasks, so each request appends one read event in a short transaction of its own),
+   shared tasks, so each request appends its read events in a short transaction shared with
+   concurrent requests' read events),
    `update-one` (updateTask changing the title of one task, bench/mutate.lua) and
    `update-many` (the same over 64 tasks in turn, so that concurrent requests do not queue
    on one task's row lock). The tasks are internal tasks of alice's organization, which the
