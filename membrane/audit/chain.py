@@ -133,6 +133,10 @@ class AuditLog:
         bound = session.info.get(TENANT_KEY)
         if bound is not None and bound != tenant_id:
             raise TenantMismatchError("an audit event names another tenant than its session's")
+        # The session's own changes are written before the head is locked (as
+        # `session.execute` would have flushed them), so they do not lengthen the lock.
+        if session.new or session.dirty or session.deleted:
+            await session.flush()
         # Core statements on the session's connection: the log's rows need none of the
         # session's ORM machinery, and the head stays locked for fewer turns of the loop.
         connection = await session.connection()
@@ -143,17 +147,24 @@ class AuditLog:
             event = _event(tenant_id, last_seq - len(drafts) + 1 + offset, draft, prev_hash)
             prev_hash = event.hash
             events.append(event)
-        await connection.execute(insert(_EVENTS), [_row(event) for event in events])
         values: dict[str, Any] = {"hash": prev_hash}
         now = utcnow()
-        if sign or self._checkpoint_due(last_seq, checkpoint_seq, checkpoint_at, now):
-            await self.checkpoint(session, tenant_id, last_seq, prev_hash, now)
+        signing = sign or self._checkpoint_due(last_seq, checkpoint_seq, checkpoint_at, now)
+        if signing:
             values.update(checkpoint_seq=last_seq, checkpoint_at=now)
         else:
             self._unsigned[tenant_id] = max(last_seq, self._unsigned.get(tenant_id, 0))
-        await connection.execute(
-            update(_HEADS).where(_HEADS.c.tenant_id == tenant_id).values(**values)
-        )
+        rows = [_row(event) for event in events]
+        moved = update(_HEADS).where(_HEADS.c.tenant_id == tenant_id).values(**values)
+        if connection.dialect.name == "postgresql":
+            # One round trip fewer while the head is locked: the head's update rides along
+            # with the events' INSERT as a data-modifying WITH.
+            await connection.execute(insert(_EVENTS).values(rows).add_cte(moved.cte("head")))
+        else:
+            await connection.execute(insert(_EVENTS), rows)
+            await connection.execute(moved)
+        if signing:
+            await self.checkpoint(session, tenant_id, last_seq, prev_hash, now)
         return events
 
     async def append_committed(

@@ -46,7 +46,10 @@ async def seal_if_due(
     """Sign the tenant's head if events after its last checkpoint have waited
     `every_seconds` (or have waited at all, `now_anyway`). The caller commits."""
     head = await session.scalar(
-        select(AuditHead).where(AuditHead.tenant_id == tenant_id).with_for_update()
+        select(AuditHead)
+        .where(AuditHead.tenant_id == tenant_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if head is None:
         return Sealing(0)
