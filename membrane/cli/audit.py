@@ -8,7 +8,6 @@ only the owner may delete audit events. `verify` needs no database at all.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hashlib
 import json
 import os
@@ -27,23 +26,10 @@ from membrane.audit.encoding import timestamp
 from membrane.audit.export import dump_line, export_lines, write_lines
 from membrane.audit.verify import ChainError, Report, read_jsonl, verify_lines
 from membrane.cli import failures
+from membrane.cli.arguments import positive_int
 from membrane.config import Settings
 from membrane.errors import ConflictError, DomainError, InvalidInputError
-from membrane.secrets import SecretError, secret_box
-
-
-def _run(work: Coroutine[Any, Any, int]) -> int:
-    from sqlalchemy.exc import DBAPIError
-
-    from membrane.tenancy.provisioning import describe_failure
-
-    try:
-        return int(asyncio.run(work))
-    except (DomainError, SecretError) as error:
-        return failures.report(error)
-    except (DBAPIError, OSError) as error:
-        print(f"error: the tenant's database failed ({describe_failure(error)})", file=sys.stderr)
-        return 1
+from membrane.secrets import secret_box
 
 
 def _instant(raw: str) -> datetime:
@@ -53,16 +39,6 @@ def _instant(raw: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{raw!r} is not an ISO 8601 time") from None
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def _seq(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def _write(path: str | None, work: Callable[[TextIO], int]) -> int:
@@ -241,7 +217,7 @@ def _archive_to_file(settings: Settings, args: argparse.Namespace) -> int:
             )
     except DomainError as error:
         return failures.report(error)
-    return _write(args.output, lambda output: _run(_archive(settings, args, output)))
+    return _write(args.output, lambda output: failures.run(_archive(settings, args, output)))
 
 
 async def _prune(
@@ -274,7 +250,7 @@ def _prune_archive(settings: Settings, args: argparse.Namespace) -> int:
         with Path(args.archive).open("rb") as handle:
             digest = hashlib.file_digest(handle, "sha256").hexdigest()
         with Path(args.archive).open(encoding="utf-8") as archived:
-            return _run(_prune(settings, args, archived, digest))
+            return failures.run(_prune(settings, args, archived, digest))
     except OSError as error:
         print(f"error: cannot read {args.archive}: {error}", file=sys.stderr)
         return 2
@@ -296,14 +272,14 @@ def add_parsers(commands: Any, settings: Callable[[], Settings]) -> None:
     ) -> argparse.ArgumentParser:
         sub: argparse.ArgumentParser = audit_commands.add_parser(name, help=help_text)
         sub.add_argument("--tenant", required=True, help="tenant slug")
-        sub.set_defaults(handler=lambda args: _run(work(settings(), args)))
+        sub.set_defaults(handler=lambda args: failures.run(work(settings(), args)))
         return sub
 
     export = audit_commands.add_parser("export", help="write the tenant's audit chain as JSONL")
     export.add_argument("--tenant", required=True, help="tenant slug")
     export.set_defaults(
         handler=lambda args: _write(
-            args.output, lambda output: _run(_export(settings(), args, output))
+            args.output, lambda output: failures.run(_export(settings(), args, output))
         )
     )
     since = export.add_mutually_exclusive_group()
@@ -313,7 +289,7 @@ def add_parsers(commands: Any, settings: Callable[[], Settings]) -> None:
         metavar="ISO-TIME",
         help="from the first event at or after this time (UTC without an offset)",
     )
-    since.add_argument("--since-seq", type=_seq, metavar="N", help="from event seq N")
+    since.add_argument("--since-seq", type=positive_int, metavar="N", help="from event seq N")
     export.add_argument("-o", "--output", metavar="FILE", help="write to FILE, not stdout")
 
     verify = audit_commands.add_parser(

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from membrane.cli import failures
+from membrane.cli.arguments import positive_int
 from membrane.config import ConfigurationError, Settings
 
 
@@ -296,16 +297,6 @@ def cmd_schema_policies(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(raw: str) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="membrane", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -392,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="seed (or re-seed) the demo tenant")
     demo.add_argument(
-        "--scale", type=_positive, default=1, help="multiply engagements and content (1 or more)"
+        "--scale", type=positive_int, default=1, help="multiply engagements and content (1 or more)"
     )
     demo.add_argument("--tenant", default="demo", help="slug of the demo tenant")
     demo.add_argument("--json", action="store_true", help="print what was created as JSON")

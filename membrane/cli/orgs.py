@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import json
 import sys
@@ -14,27 +13,13 @@ from membrane.auth.federation.registry import ProviderSettings
 from membrane.cli import failures
 from membrane.cli.audited import audited
 from membrane.config import Settings
-from membrane.errors import DomainError, InvalidInputError
-from membrane.secrets import SecretError, secret_box
+from membrane.errors import InvalidInputError
+from membrane.secrets import secret_box
 from membrane.tenancy import service
 from membrane.tenancy.enums import OrganizationStatus, UserStatus
 from membrane.tenancy.ids import TenantId
 from membrane.tenancy.models import Organization, OrganizationDomain
 from membrane.tenancy.provisioning import tenant_session
-
-
-def _run(settings: Settings, work: Any) -> int:
-    from sqlalchemy.exc import DBAPIError
-
-    from membrane.tenancy.provisioning import describe_failure
-
-    try:
-        return int(asyncio.run(work))
-    except (DomainError, SecretError) as error:
-        return failures.report(error)
-    except (DBAPIError, OSError) as error:
-        print(f"error: the tenant's database failed ({describe_failure(error)})", file=sys.stderr)
-        return 1
 
 
 def _read_secret() -> str:
@@ -203,7 +188,7 @@ def add_parsers(commands: Any, settings: Any) -> None:
     def command(name: str, help_text: str, work: Any) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = org_commands.add_parser(name, help=help_text)
         parser.add_argument("--tenant", required=True, help="tenant slug")
-        parser.set_defaults(handler=lambda args: _run(settings(), work(settings(), args)))
+        parser.set_defaults(handler=lambda args: failures.run(work(settings(), args)))
         return parser
 
     listing = command("list", "organizations, their domains and providers", _list)
