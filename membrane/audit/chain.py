@@ -220,8 +220,12 @@ class AuditLog:
     def _checkpoint_due(
         self, seq: int, checkpoint_seq: int, checkpoint_at: datetime | None, now: datetime
     ) -> bool:
-        if seq - checkpoint_seq >= self.policy.every_events:
-            return True
+        return seq - checkpoint_seq >= self.policy.every_events or self.checkpoint_overdue(
+            checkpoint_at, now
+        )
+
+    def checkpoint_overdue(self, checkpoint_at: datetime | None, now: datetime) -> bool:
+        """Whether the last checkpoint (at `checkpoint_at`) is `every_seconds` old."""
         return checkpoint_at is None or now - checkpoint_at >= timedelta(
             seconds=self.policy.every_seconds
         )

@@ -20,7 +20,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import CursorResult, Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,17 +39,24 @@ _HEADS: Table = AuditHead.__table__  # type: ignore[assignment]
 _EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
 
 
-async def _lock_head(session: AsyncSession, tenant_id: uuid.UUID) -> tuple[int, str, int] | None:
-    """The tenant's head (seq, hash, checkpoint seq), locked until the transaction ends (a
-    row lock on PostgreSQL; a SQLite transaction holds the write lock from its start)."""
+class Head(NamedTuple):
+    seq: int
+    hash: str
+    checkpoint_seq: int
+    checkpoint_at: datetime | None
+
+
+async def lock_head(session: AsyncSession, tenant_id: uuid.UUID) -> Head | None:
+    """The tenant's head, locked until the transaction ends (a row lock on PostgreSQL; a
+    SQLite transaction holds the write lock from its start)."""
     heads = _HEADS.c
     statement = (
-        select(heads.seq, heads.hash, heads.checkpoint_seq)
+        select(heads.seq, heads.hash, heads.checkpoint_seq, heads.checkpoint_at)
         .where(heads.tenant_id == tenant_id)
         .with_for_update()
     )
     row = (await session.execute(statement)).one_or_none()
-    return None if row is None else (int(row[0]), str(row[1]), int(row[2]))
+    return None if row is None else Head(int(row[0]), str(row[1]), int(row[2]), row[3])
 
 
 async def sign_checkpoint(
@@ -57,8 +64,8 @@ async def sign_checkpoint(
 ) -> tuple[AuditCheckpoint, bool]:
     """The checkpoint of `seq` (with `chain_hash`, the verified hash of the event `seq`),
     signed now unless one exists; and whether it was signed now. The caller commits."""
-    head = await _lock_head(session, tenant_id)
-    if head is None or not 1 <= seq <= head[0]:
+    head = await lock_head(session, tenant_id)
+    if head is None or not 1 <= seq <= head.seq:
         raise NotFoundError(f"the audit log has no event seq {seq}", field="seq")
     existing = await session.scalar(
         select(AuditCheckpoint).where(
@@ -69,7 +76,7 @@ async def sign_checkpoint(
         return existing, False
     now = utcnow()
     checkpoint = await log.checkpoint(session, tenant_id, seq, chain_hash, now)
-    if seq > head[2]:
+    if seq > head.checkpoint_seq:
         await session.execute(
             update(_HEADS)
             .where(_HEADS.c.tenant_id == tenant_id)
@@ -82,10 +89,10 @@ async def checkpoint_now(
     session: AsyncSession, log: AuditLog, tenant_id: uuid.UUID
 ) -> tuple[AuditCheckpoint, bool] | None:
     """Sign the head of the tenant's chain (None: it has no events yet). The caller commits."""
-    head = await _lock_head(session, tenant_id)
-    if head is None or head[0] == 0:
+    head = await lock_head(session, tenant_id)
+    if head is None or head.seq == 0:
         return None
-    return await sign_checkpoint(session, log, tenant_id, head[0], head[1])
+    return await sign_checkpoint(session, log, tenant_id, head.seq, head.hash)
 
 
 async def archive(

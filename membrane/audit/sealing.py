@@ -17,13 +17,11 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from membrane.audit.chain import AuditLog, Sessions
-from membrane.audit.models import AuditHead
+from membrane.audit.retention import lock_head, sign_checkpoint
 from membrane.db.base import utcnow
 from membrane.tenancy.isolation import bind_tenant
 
@@ -45,24 +43,14 @@ async def seal_if_due(
 ) -> Sealing:
     """Sign the tenant's head if events after its last checkpoint have waited
     `every_seconds` (or have waited at all, `now_anyway`). The caller commits."""
-    head = await session.scalar(
-        select(AuditHead)
-        .where(AuditHead.tenant_id == tenant_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    head = await lock_head(session, tenant_id)
     if head is None:
         return Sealing(0)
     if head.seq <= head.checkpoint_seq:
         return Sealing(head.seq)
-    now = utcnow()
-    waited = head.checkpoint_at is None or now - head.checkpoint_at >= timedelta(
-        seconds=log.policy.every_seconds
-    )
-    if not (waited or now_anyway):
+    if not (now_anyway or log.checkpoint_overdue(head.checkpoint_at, utcnow())):
         return Sealing(head.seq, waiting=True)
-    await log.checkpoint(session, tenant_id, head.seq, head.hash, now)
-    head.checkpoint_seq, head.checkpoint_at = head.seq, now
+    await sign_checkpoint(session, log, tenant_id, head.seq, head.hash)
     return Sealing(head.seq, signed=head.seq)
 
 
