@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from membrane.audit.chain import Actor
 from membrane.audit.recorder import Recorder
-from membrane.audit.setup import audit_log
+from membrane.audit.setup import append_from_command
 from membrane.config import Settings
 from membrane.tenancy.catalog import CatalogEntry
 
@@ -31,6 +31,5 @@ async def audited(
     with recorder.tracking(session):
         yield recorder
         await session.flush()
-    # Signed at once: no process of the command stays to sign the chain's tail later.
-    await audit_log(settings).append(session, entry.id, recorder.mutation_drafts(), sign=True)
+    await append_from_command(settings, session, entry.id, recorder.mutation_drafts())
     await session.commit()

@@ -28,6 +28,7 @@ from sqlalchemy import Table, delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from membrane.audit.chain import SYSTEM, Actor, Draft
+from membrane.audit.setup import append_from_command
 from membrane.config import Settings
 from membrane.db.engine import session_factory
 from membrane.db.registry import Base
@@ -190,7 +191,7 @@ async def move_tenant(
             event = _move_event(actor, entry, moved, report)
             async with AsyncSession(bind=destination) as recorder:
                 bind_tenant(recorder, entry.id)
-                await tenant_events.append(settings, recorder, entry, [event])
+                await append_from_command(settings, recorder, entry.id, [event])
         await _set_catalog(settings, moved, settled)
     except BaseException:
         # The catalog still points at the old store, which nothing has touched.

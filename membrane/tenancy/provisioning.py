@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from membrane.audit.chain import SYSTEM, Actor
+from membrane.audit.setup import append_from_command
 from membrane.config import Settings
 from membrane.db.base import utcnow
 from membrane.db.engine import (
@@ -258,11 +259,11 @@ async def create_tenant(
             async with store_session(target, entry) as store:
                 # A resumed creation whose event is already in the store records it once.
                 if not await tenant_events.recorded(store, entry, "tenants.create"):
-                    await tenant_events.append(settings, store, entry, [event])
+                    await append_from_command(settings, store, entry.id, [event])
                     await store.commit()
         async with session_factory(engine)() as session, session.begin():
             if target.default:
-                await tenant_events.append(settings, session, entry, [event])
+                await append_from_command(settings, session, entry.id, [event])
             await session.execute(
                 update(Tenant).where(Tenant.id == entry.id).values(status=TenantStatus.ACTIVE)
             )
@@ -323,13 +324,13 @@ async def set_status(
             _STATUS_ACTIONS[status], actor, entry, "update", {"status": [previous, status]}
         )
         if target.default:
-            await tenant_events.append(settings, session, entry, [event])
+            await append_from_command(settings, session, entry.id, [event])
         else:
             # The event commits first, the catalog row (locked meanwhile) after it: a
             # failure between the two leaves an event of a change that did not happen,
             # never a change without its event.
             async with store_session(target, entry) as store:
-                await tenant_events.append(settings, store, entry, [event])
+                await append_from_command(settings, store, entry.id, [event])
                 await store.commit()
     return entry
 

@@ -11,7 +11,6 @@ cannot be written, and a move's event is part of the copy the catalog switches t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -20,8 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from membrane.audit.chain import Actor, Draft
 from membrane.audit.models import AuditEvent
 from membrane.audit.recorder import jsonable
-from membrane.audit.setup import audit_log
-from membrane.config import Settings
 from membrane.tenancy.catalog import CatalogEntry
 
 TARGET_TYPE = "tenants"
@@ -45,14 +42,6 @@ def tenant_draft(
         target_id=str(entry.id),
         details=jsonable({"changes": [change], **facts}),
     )
-
-
-async def append(
-    settings: Settings, session: AsyncSession, entry: CatalogEntry, drafts: Sequence[Draft]
-) -> None:
-    """In the caller's transaction, which reaches the tenant's audit tables; signed at
-    once, since no process of the command stays to sign the chain's tail later."""
-    await audit_log(settings).append(session, entry.id, drafts, sign=True)
 
 
 async def recorded(session: AsyncSession, entry: CatalogEntry, action: str) -> bool:
