@@ -46,7 +46,6 @@ import cProfile
 import hashlib
 import json
 import os
-import platform
 import pstats
 import re
 import resource
@@ -1325,11 +1324,7 @@ def main() -> int:
                 "viewer": VIEWER,
             },
             "environment": {
-                "cpus": os.cpu_count(),
-                "python": platform.python_version(),
-                "postgres": asyncio.run(harness._postgres_version(database_url)),
-                "wrk": harness.wrk_version(wrk) if wrk else None,
-                **harness.git_revision(),
+                **harness.environment(database_url, wrk),
                 **working_tree(),
             },
         }
@@ -1520,11 +1515,4 @@ def measure_http(
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except harness.BenchError as error:
-        print(f"\nbenchmark failed: {error}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print("\ninterrupted: servers stopped", file=sys.stderr)
-        sys.exit(130)
+    harness.run_main(main)

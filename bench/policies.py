@@ -33,7 +33,6 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import re
 import signal
 import statistics
@@ -518,13 +517,7 @@ def measure(
             "viewer": VIEWER,
             "builds": {**BUILDS, **(DIAGNOSTIC_BUILDS if args.diagnose else {})},
         },
-        "environment": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "postgres": asyncio.run(harness._postgres_version(database_url)),
-            "wrk": harness.wrk_version(wrk),
-            **harness.git_revision(),
-        },
+        "environment": harness.environment(database_url, wrk),
         "document": LIST_QUERY,
         "response_bytes": len(response),
         "permission_extensions": extensions,
@@ -545,11 +538,4 @@ def measure(
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except harness.BenchError as error:
-        print(f"\nbenchmark failed: {error}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print("\ninterrupted: servers stopped", file=sys.stderr)
-        sys.exit(130)
+    harness.run_main(main)

@@ -25,11 +25,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import asyncpg
 import httpx
@@ -130,6 +130,29 @@ def ensure_wrk() -> str:
 def wrk_version(wrk: str) -> str:
     done = subprocess.run([wrk, "-v"], capture_output=True, text=True, check=False, timeout=10)
     return (done.stdout + done.stderr).strip().splitlines()[0]
+
+
+def environment(database_url: str, wrk: str | None) -> dict[str, Any]:
+    """The machine, PostgreSQL, wrk and commit a run measured (for its results file)."""
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "postgres": asyncio.run(_postgres_version(database_url)),
+        "wrk": wrk_version(wrk) if wrk else None,
+        **git_revision(),
+    }
+
+
+def run_main(main: Callable[[], int]) -> NoReturn:
+    """A bench's entry point: its exit status; a failure or an interruption in one line."""
+    try:
+        sys.exit(main())
+    except BenchError as error:
+        print(f"\nbenchmark failed: {error}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        print("\ninterrupted: servers stopped", file=sys.stderr)
+        sys.exit(130)
 
 
 @dataclass
@@ -820,13 +843,7 @@ def measure(
             "membrane_pool_size": os.environ.get("MEMBRANE_DATABASE_POOL_SIZE", "10 (default)"),
             "floor_pool": "asyncpg min 10, max 20",
         },
-        "environment": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "postgres": asyncio.run(_postgres_version(database_url)),
-            "wrk": wrk_version(wrk),
-            **git_revision(),
-        },
+        "environment": environment(database_url, wrk),
         "documents": {"list page": LIST_QUERY, "task lookup": LOOKUP_QUERY},
         "response_bytes": {
             "list page": len(requests[("membrane", "list page")].response),
@@ -848,11 +865,4 @@ def measure(
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BenchError as error:
-        print(f"\nbenchmark failed: {error}", file=sys.stderr)
-        sys.exit(1)
-    except KeyboardInterrupt:
-        print("\ninterrupted: servers stopped", file=sys.stderr)
-        sys.exit(130)
+    run_main(main)
