@@ -4,7 +4,6 @@ zone moves, reads across the membrane, a failed audit write, concurrent writers.
 from __future__ import annotations
 
 import asyncio
-import base64
 import uuid
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from membrane.engagements.models import Task
 from membrane.tenancy.isolation import bind_tenant
 from tests.fixtures.demo import DemoData
 from tests.support.audit import refuse_audit_events
+from tests.support.ids import gid, raw_id
 from tests.support.sql import sql
 
 CREATE_TASK = """mutation($input: CreateTaskInput!) { createTask(input: $input) { task { id } } }"""
@@ -32,14 +32,6 @@ REGISTER = """mutation($input: RegisterIdentityProviderInput!) {
   registerIdentityProvider(input: $input) { identityProvider { id } } }"""
 TASKS = """query Tasks($id: ID!) { engagement(id: $id) { budgetCents
   tasks(first: 100) { edges { node { id costCents ownerOrganization { id } } } } } }"""
-
-
-def gid(type_name: str, raw: str) -> str:
-    return base64.b64encode(f"{type_name}:{raw}".encode()).decode()
-
-
-def raw(global_id: str) -> str:
-    return base64.b64decode(global_id).decode().split(":", 1)[1]
 
 
 async def events_after(session: AsyncSession, tenant_id: str, seq: int) -> list[AuditEvent]:
@@ -103,8 +95,8 @@ async def test_a_mutation_records_its_changes_before_and_after(
     [event] = await events_after(session, demo.tenant_id, start)
     assert (event.action, event.outcome.value) == ("updateTask", "SUCCESS")
     assert event.actor_user_id == uuid.UUID(demo.user("chloe")["id"])
-    assert (event.target_type, event.target_id) == ("tasks", raw(task))
-    assert event.engagement_id == uuid.UUID(raw(erp))
+    assert (event.target_type, event.target_id) == ("tasks", raw_id(task))
+    assert event.engagement_id == uuid.UUID(raw_id(erp))
     assert event.zone == "INTERNAL"
     [change] = event.details["changes"]
     assert change["op"] == "update"
@@ -205,7 +197,7 @@ async def test_a_zone_move_is_recorded(
     assert not (await chloe(PUBLISH, {"input": {"id": task}}))["data"]["publishToShared"]["moved"]
     [event] = await events_after(session, demo.tenant_id, start)
     assert event.action == "publishToShared"
-    assert (event.target_type, event.target_id, event.zone) == ("tasks", raw(task), "SHARED")
+    assert (event.target_type, event.target_id, event.zone) == ("tasks", raw_id(task), "SHARED")
     assert event.details["zone"] == ["INTERNAL", "SHARED"]
 
 
@@ -223,9 +215,9 @@ async def test_reads_across_the_membrane_are_recorded_once_per_operation(
         {"id": erp},
     )
     foreign = {
-        raw(edge["node"]["id"])
+        raw_id(edge["node"]["id"])
         for edge in erin["data"]["engagement"]["tasks"]["edges"]
-        if raw(edge["node"]["ownerOrganization"]["id"]) != acme
+        if raw_id(edge["node"]["ownerOrganization"]["id"]) != acme
     }
     assert foreign
     [read] = await events_after(session, demo.tenant_id, start)
@@ -266,7 +258,7 @@ async def test_a_failed_audit_write_rolls_the_mutation_back(
     body = await chloe(UPDATE_TASK, {"input": {"id": task, "title": "Lost"}})
     # then the mutation fails as an internal error, and neither change nor event remains
     assert body["errors"][0]["extensions"]["code"] == "INTERNAL"
-    title = await session.execute(*sql("SELECT title FROM tasks WHERE id = :id", id=raw(task)))
+    title = await session.execute(*sql("SELECT title FROM tasks WHERE id = :id", id=raw_id(task)))
     assert title.scalar_one() == "Kept"
     assert [e.action for e in await events_after(session, demo.tenant_id, start)] == []
 
@@ -381,7 +373,7 @@ async def test_a_created_row_is_named_and_each_row_listed_once(
     created = await as_user("chloe")(
         CREATE_TASK, {"input": {"engagementId": erp, "title": "Named", "zone": "INTERNAL"}}
     )
-    task = raw(created["data"]["createTask"]["task"]["id"])
+    task = raw_id(created["data"]["createTask"]["task"]["id"])
     [event] = await events_after(session, demo.tenant_id, start)
     assert (event.target_type, event.target_id) == ("tasks", task)
     rows = [(change["type"], change["id"]) for change in event.details["changes"]]

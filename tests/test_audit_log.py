@@ -5,7 +5,6 @@ checkpoints), checkpoints on demand, archiving and pruning, and the commands the
 from __future__ import annotations
 
 import asyncio
-import base64
 import copy
 import json
 import os
@@ -39,16 +38,13 @@ from membrane.errors import ConflictError
 from membrane.secrets import secret_box
 from membrane.tenancy.provisioning import tenant_session
 from tests.fixtures.demo import DemoData
+from tests.support.ids import gid
 
 CREATE_TASK = """mutation($input: CreateTaskInput!) { createTask(input: $input) { task { id } } }"""
 UPDATE_TASK = """mutation($input: UpdateTaskInput!) { updateTask(input: $input) { task { id } } }"""
 
 EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
 Line = dict[str, Any]
-
-
-def gid(type_name: str, raw: str) -> str:
-    return base64.b64encode(f"{type_name}:{raw}".encode()).decode()
 
 
 def runtime_log(app: Starlette) -> AuditLog:

@@ -4,7 +4,6 @@ when no other event follows it; a stopping app signs the tails it leaves."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import uuid
 from collections.abc import Collection
 from pathlib import Path
@@ -22,6 +21,7 @@ from membrane.audit.sealing import Sealer
 from membrane.db.engine import session_factory
 from membrane.tenancy.isolation import bind_tenant
 from tests.fixtures.demo import DemoData
+from tests.support.ids import gid
 
 CREATE_TASK = """mutation($input: CreateTaskInput!) { createTask(input: $input) { task { id } } }"""
 
@@ -80,7 +80,7 @@ async def test_a_stopping_process_signs_the_tails_it_leaves(
     runtime: Runtime = app.state.runtime
     tenant = uuid.UUID(demo_data.demo.tenant_id)
     erp = demo_data.demo.engagement("Acme ERP rollout")["id"]
-    engagement = base64.b64encode(f"Engagement:{erp}".encode()).decode()
+    engagement = gid("Engagement", erp)
     async with app.router.lifespan_context(app):
         # given mutations in a served tenant, the last of them after its checkpoint
         for title in ("One", "Two", "Three"):

@@ -9,7 +9,6 @@ request that cannot be read (bad JSON, no query) answers 400; with
 
 from __future__ import annotations
 
-import base64
 import logging
 import time
 import uuid
@@ -25,6 +24,7 @@ from starlette.applications import Starlette
 from membrane.api.errors import format_error
 from membrane.api.runtime import Runtime
 from tests.fixtures.demo import DemoData, SeededTenant
+from tests.support.ids import gid
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -38,10 +38,6 @@ CREATE_ENGAGEMENT = """mutation($input: CreateEngagementInput!) {
   createEngagement(input: $input) { engagement { id } } }"""
 ENGAGEMENT_AND_NODE = """query($id: ID!) {
   engagement(id: $id) { id name } node(id: $id) { id } }"""
-
-
-def gid(type_name: str, raw: str) -> str:
-    return base64.b64encode(f"{type_name}:{raw}".encode()).decode()
 
 
 def erp_id(tenant: SeededTenant) -> str:

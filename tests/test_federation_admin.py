@@ -4,7 +4,6 @@ suspending organizations and people. Only ADMINs of the host organization may do
 
 from __future__ import annotations
 
-import base64
 import uuid
 from typing import Any
 
@@ -19,11 +18,7 @@ from membrane.auth.federation.models import IdentityProvider
 from membrane.tenancy.models import OrganizationDomain
 from tests.fixtures.demo import DemoData, SeededTenant
 from tests.fixtures.tenants import Served, TenantWorld
-
-
-def gid(type_name: str, raw: str) -> str:
-    return base64.b64encode(f"{type_name}:{raw}".encode()).decode()
-
+from tests.support.ids import gid
 
 PROVIDER_FIELDS = """id issuer discoveryUrl clientId hasClientSecret scopes algorithms
   emailClaim nameClaim groupsClaim roleMapping { group role } enabled trustEmail"""

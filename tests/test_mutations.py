@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.demo import DemoData
-
-
-def gid(type_name: str, raw: str) -> str:
-    return base64.b64encode(f"{type_name}:{raw}".encode()).decode()
-
+from tests.support.ids import gid
 
 CREATE_ENGAGEMENT = """mutation($input: CreateEngagementInput!) {
   createEngagement(input: $input) { engagement { id name status viewerRole budgetCents } } }"""

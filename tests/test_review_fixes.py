@@ -17,12 +17,8 @@ from membrane.api.runtime import Runtime
 from membrane.auth import keys
 from membrane.config import Settings
 from tests.fixtures.demo import DemoData
+from tests.support.ids import gid
 from tests.support.sql import sql
-
-
-def gid(type_name: str, raw: str) -> str:
-    return base64.b64encode(f"{type_name}:{raw}".encode()).decode()
-
 
 UPDATE_COST = """mutation($input: UpdateTaskInput!) {
   updateTask(input: $input) { task { costCents } } }"""

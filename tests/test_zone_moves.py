@@ -8,13 +8,13 @@ what was written comes from plain SQL.
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.demo import DemoData
+from tests.support.ids import gid, raw_id
 from tests.support.sql import sql
 
 CONTENT_FIELDS = """
@@ -55,14 +55,6 @@ TASK_IDS = (
 NODE = "query($id: ID!) { node(id: $id) { id } }"
 THREAD_MESSAGES = """query($id: ID!) { node(id: $id) {
   ... on Thread { messages(first: 100) { edges { node { id body } } } } } }"""
-
-
-def gid(type_name: str, raw: str) -> str:
-    return base64.b64encode(f"{type_name}:{raw}".encode()).decode()
-
-
-def raw_id(global_id: str) -> str:
-    return base64.b64decode(global_id).decode().split(":", 1)[1]
 
 
 def data(body: dict[str, Any], field: str) -> Any:

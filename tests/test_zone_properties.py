@@ -10,7 +10,6 @@ test's transaction, so the shared demo data is untouched.
 
 from __future__ import annotations
 
-import base64
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.fixtures.demo import DemoData, SeededTenant
+from tests.support.ids import gid, raw_id
 from tests.support.sql import sql
 
 ORGANIZATION_OF = {
@@ -78,14 +78,6 @@ MOVE = """mutation($input: {input}!) {{ {name}(input: $input) {{ moved
 THREAD_MESSAGE = """query($id: ID!) { node(id: $id) {
   ... on Thread { messages { edges { node { id } } } } } }"""
 _names = itertools.count()
-
-
-def gid(type_name: str, raw: str) -> str:
-    return base64.b64encode(f"{type_name}:{raw}".encode()).decode()
-
-
-def raw_id(global_id: str) -> str:
-    return base64.b64decode(global_id).decode().split(":", 1)[1]
 
 
 def data(body: dict[str, Any], name: str) -> Any:
