@@ -192,6 +192,11 @@ class IndicatorValue(ZonedContent, Base):
     value: Mapped[float]
 
 
+# An engagement's items: the content that stands on its own (messages, versions and values
+# belong to one of them). Each is searched, and moves between zones with what belongs to it.
+ITEMS: tuple[type[ZonedContent], ...] = (Task, Thread, Document, Milestone, Indicator)
+
+
 def table_of(model: type[ZonedContent]) -> str:
     """The table a kind of content lives in (`tasks`, `threads`, ...)."""
     name: str = model.__tablename__  # type: ignore[attr-defined]

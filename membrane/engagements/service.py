@@ -17,17 +17,14 @@ from membrane.db.rows import fetch_rows
 from membrane.engagements import repository
 from membrane.engagements.enums import EngagementRole, EngagementStatus, TaskStatus, Zone
 from membrane.engagements.models import (
-    Document,
+    ITEMS,
     DocumentVersion,
     Engagement,
-    Indicator,
     IndicatorValue,
     Membership,
     Message,
-    Milestone,
     Participant,
     Task,
-    Thread,
     ZonedContent,
 )
 from membrane.engagements.pagination import Page, PageRequest
@@ -267,7 +264,7 @@ async def versions_by_ids(
     return await content_by_ids(session, scope, DocumentVersion, ids)
 
 
-SEARCHABLE: tuple[type[ZonedContent], ...] = (Task, Thread, Document, Milestone, Indicator)
+SEARCHABLE = ITEMS
 MAX_SEARCH_RESULTS = 100
 
 

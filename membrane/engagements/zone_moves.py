@@ -23,12 +23,12 @@ from membrane.engagements import repository
 from membrane.engagements.enums import Zone
 from membrane.engagements.guards import require_writer, visible_content
 from membrane.engagements.models import (
+    ITEMS,
     Document,
     DocumentVersion,
     Indicator,
     IndicatorValue,
     Message,
-    Milestone,
     Task,
     Thread,
     ZonedContent,
@@ -48,7 +48,7 @@ _CHILDREN: dict[type[ZonedContent], _Children] = {
     Document: (DocumentVersion, DocumentVersion.document_id),
     Indicator: (IndicatorValue, IndicatorValue.indicator_id),
 }
-MOVABLE: tuple[type[ZonedContent], ...] = (Task, Thread, Document, Milestone, Indicator)
+MOVABLE = ITEMS
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,33 +36,23 @@ from membrane.engagements.enums import EngagementStatus
 from membrane.engagements.models import table_of
 from membrane.errors import InvalidInputError
 
-_NODE_TYPES = {
-    "Engagement": lambda ctx: ctx.engagements.engagement_by_id,
-    "Task": lambda ctx: ctx.engagements.task_by_id,
-    "Thread": lambda ctx: ctx.engagements.thread_by_id,
-    "Message": lambda ctx: ctx.engagements.message_by_id,
-    "Document": lambda ctx: ctx.engagements.document_by_id,
-    "Milestone": lambda ctx: ctx.engagements.milestone_by_id,
-    "Indicator": lambda ctx: ctx.engagements.indicator_by_id,
-    "User": lambda ctx: ctx.tenancy.user_by_id,
-    "Organization": lambda ctx: ctx.tenancy.organization_by_id,
-    "DocumentVersion": lambda ctx: ctx.engagements.version_by_id,
-    "IdentityProvider": lambda ctx: ctx.administration.identity_provider_by_id,
-    "AuditEvent": audit_event_loader,
-}
-_NODE_CLASSES: dict[str, type] = {
-    "Engagement": Engagement,
-    "Task": Task,
-    "Thread": Thread,
-    "Message": Message,
-    "Document": Document,
-    "Milestone": Milestone,
-    "Indicator": Indicator,
-    "User": User,
-    "Organization": Organization,
-    "DocumentVersion": DocumentVersion,
-    "IdentityProvider": IdentityProvider,
-    "AuditEvent": AuditEvent,
+# A node type's name: its class, and the loader of its rows in a request's context.
+_NODES: dict[str, tuple[type, Any]] = {
+    "Engagement": (Engagement, lambda ctx: ctx.engagements.engagement_by_id),
+    "Task": (Task, lambda ctx: ctx.engagements.task_by_id),
+    "Thread": (Thread, lambda ctx: ctx.engagements.thread_by_id),
+    "Message": (Message, lambda ctx: ctx.engagements.message_by_id),
+    "Document": (Document, lambda ctx: ctx.engagements.document_by_id),
+    "Milestone": (Milestone, lambda ctx: ctx.engagements.milestone_by_id),
+    "Indicator": (Indicator, lambda ctx: ctx.engagements.indicator_by_id),
+    "User": (User, lambda ctx: ctx.tenancy.user_by_id),
+    "Organization": (Organization, lambda ctx: ctx.tenancy.organization_by_id),
+    "DocumentVersion": (DocumentVersion, lambda ctx: ctx.engagements.version_by_id),
+    "IdentityProvider": (
+        IdentityProvider,
+        lambda ctx: ctx.administration.identity_provider_by_id,
+    ),
+    "AuditEvent": (AuditEvent, audit_event_loader),
 }
 
 
@@ -149,12 +139,13 @@ class EngagementQueries:
             type_name = relay.GlobalID.from_id(id).type_name
         except ValueError:
             raise InvalidInputError("id is not a valid id", field="id") from None
-        if type_name not in _NODE_TYPES or info.schema.get_type_by_name(type_name) is None:
+        if type_name not in _NODES or info.schema.get_type_by_name(type_name) is None:
             # A type the viewer's audience schema lacks answers like a type that does not exist.
             raise InvalidInputError(f"id names an unknown type {type_name!r}", field="id")
         node_id = decode_global_id(id, expected=type_name, field="id")
-        row = await _NODE_TYPES[type_name](info.context).one(node_id)
+        node_class, loader = _NODES[type_name]
+        row = await loader(info.context).one(node_id)
         if row is None:
             return None
-        node: relay.Node = _NODE_CLASSES[type_name].from_row(row)  # type: ignore[attr-defined]
+        node: relay.Node = node_class.from_row(row)  # type: ignore[attr-defined]
         return node

@@ -17,12 +17,9 @@ from membrane.engagements import models, zone_moves
 from membrane.engagements.enums import Zone
 
 # The kinds of content that move, by GraphQL type name (rows are served by `content_node`).
+# By GraphQL type name, which is the model's class name.
 _MOVABLE: dict[str, type[models.ZonedContent]] = {
-    "Task": models.Task,
-    "Thread": models.Thread,
-    "Document": models.Document,
-    "Milestone": models.Milestone,
-    "Indicator": models.Indicator,
+    model.__name__: model for model in zone_moves.MOVABLE
 }
 _ID = "The task, thread, document, milestone or indicator."
 INPUT = "What to move; see the input type."
