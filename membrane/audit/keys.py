@@ -8,7 +8,6 @@ so checkpoints signed before a rotation still verify. `membrane audit keys add` 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, OKPKey
 
-from membrane.auth.keys import key_files
+from membrane.auth.keys import key_files, store_new_key
 
 ALGORITHM = "Ed25519"  # RFC 9864's name for EdDSA over Ed25519
 
@@ -42,14 +41,8 @@ class AuditKeys:
 
 def generate_key(directory: Path) -> OKPKey:
     """Add a key; it signs from each process's next start."""
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = OKPKey.generate_key("Ed25519", parameters={"alg": ALGORITHM, "use": "sig"})
-    key.ensure_kid()
-    sequence = max((k.sequence for k in key_files(directory)), default=0) + 1
-    path = directory / f"{sequence:04d}-{key.kid}.jwk.json"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(dict(key.as_dict(private=True)), handle)
+    store_new_key(directory, key)
     return key
 
 

@@ -16,7 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from joserfc.jwk import ECKey, KeySet
+from joserfc.jwk import ECKey, KeySet, OKPKey
 
 from membrane.errors import ConflictError, NotFoundError
 
@@ -84,13 +84,18 @@ def key_files(keys_dir: Path) -> list[KeyFile]:
 def generate_key(keys_dir: Path, *, next_key: bool = False) -> ECKey:
     """Add a new key to the folder: signing from the next start, or (`next_key`) published
     only, until `activate`."""
-    keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = ECKey.generate_key(_CURVE, parameters={"alg": SIGNING_ALGORITHM, "use": "sig"})
+    store_new_key(keys_dir, key, next_key=next_key)
+    return key
+
+
+def store_new_key(keys_dir: Path, key: ECKey | OKPKey, *, next_key: bool = False) -> None:
+    """Write a new private key into the folder (made owner-only), after its newest one."""
+    keys_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     key.ensure_kid()
     sequence = max((k.sequence for k in key_files(keys_dir)), default=0) + 1
     suffix = _NEXT_SUFFIX if next_key else _SUFFIX
     _write_private(keys_dir / f"{sequence:04d}-{key.kid}{suffix}", dict(key.as_dict(private=True)))
-    return key
 
 
 def _find(keys_dir: Path, kid: str) -> KeyFile:

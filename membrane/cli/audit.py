@@ -133,15 +133,13 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _keys_list(settings: Settings, args: argparse.Namespace) -> int:
     from membrane.auth.keys import key_files
+    from membrane.cli.keys import print_key_files
 
     files = key_files(keys.audit_keys_dir(settings.keys_dir))
-    if args.json:
-        print(json.dumps([{"kid": k.kid, "state": k.state.value} for k in files]))
-    elif not files:
+    if not files and not args.json:
         print("no audit signing key yet: one is made when the API (or a command that signs) starts")
     else:
-        for key in files:
-            print(f"{key.kid}  {key.state.value}")
+        print_key_files(files, args.json)
     return 0
 
 

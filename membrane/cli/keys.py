@@ -17,13 +17,17 @@ from membrane.config import Settings
 from membrane.errors import DomainError
 
 
-def _list(settings: Settings, args: argparse.Namespace) -> int:
-    files = keys.key_files(settings.keys_dir)
-    if args.json:
+def print_key_files(files: list[keys.KeyFile], as_json: bool) -> None:
+    """A folder's keys with their states, as lines or as JSON."""
+    if as_json:
         print(json.dumps([{"kid": k.kid, "state": k.state.value} for k in files]))
     else:
         for key in files:
             print(f"{key.kid}  {key.state.value}")
+
+
+def _list(settings: Settings, args: argparse.Namespace) -> int:
+    print_key_files(keys.key_files(settings.keys_dir), args.json)
     return 0
 
 
