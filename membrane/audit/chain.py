@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -43,9 +43,9 @@ from membrane.db.base import utcnow, uuid7
 from membrane.tenancy.isolation import TENANT_KEY, TenantMismatchError, bind_tenant
 
 # Core statements on the tables: the log is written as rows, never as tracked ORM objects.
-_EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
-_HEADS: Table = AuditHead.__table__  # type: ignore[assignment]
-_CHECKPOINTS: Table = AuditCheckpoint.__table__  # type: ignore[assignment]
+EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
+HEADS: Table = AuditHead.__table__  # type: ignore[assignment]
+CHECKPOINTS: Table = AuditCheckpoint.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,9 +158,9 @@ class AuditLog:
         # the head in the same statement, as a data-modifying WITH over `.values(rows)`,
         # was measured: each append then compiled anew, and cost more than the round trip
         # it saved.)
-        await connection.execute(insert(_EVENTS), [_row(event) for event in events])
+        await connection.execute(insert(EVENTS), [_row(event) for event in events])
         await connection.execute(
-            update(_HEADS).where(_HEADS.c.tenant_id == tenant_id).values(**values)
+            update(HEADS).where(HEADS.c.tenant_id == tenant_id).values(**values)
         )
         if signing:
             await self.checkpoint(session, tenant_id, last_seq, prev_hash, now)
@@ -250,8 +250,8 @@ class AuditLog:
             jws=self.keys.sign(canonical(document)),
         )
         await (await session.connection()).execute(
-            insert(_CHECKPOINTS),
-            [{c.key: getattr(checkpoint, c.key) for c in _CHECKPOINTS.columns}],
+            insert(CHECKPOINTS),
+            [{c.key: getattr(checkpoint, c.key) for c in CHECKPOINTS.columns}],
         )
         return checkpoint
 
@@ -271,14 +271,21 @@ def _take_batch(
     return batch
 
 
-async def _advance(
-    connection: AsyncConnection, tenant_id: uuid.UUID, count: int
-) -> tuple[int, str, int, datetime | None]:
-    """Move the head `count` events forward; (new last seq, previous hash, checkpoint seq,
-    checkpoint time). The tenant's first event creates its head."""
-    heads = _HEADS.c
+class Head(NamedTuple):
+    """A tenant's chain head: its last seq and that event's hash, and its last checkpoint."""
+
+    seq: int
+    hash: str
+    checkpoint_seq: int
+    checkpoint_at: datetime | None
+
+
+async def _advance(connection: AsyncConnection, tenant_id: uuid.UUID, count: int) -> Head:
+    """Move the head `count` events forward: the new last seq, with the hash of the event
+    before the new ones. The tenant's first event creates its head."""
+    heads = HEADS.c
     statement = (
-        update(_HEADS)
+        update(HEADS)
         .where(heads.tenant_id == tenant_id)
         .values(seq=heads.seq + count)
         .returning(heads.seq, heads.hash, heads.checkpoint_seq, heads.checkpoint_at)
@@ -287,13 +294,13 @@ async def _advance(
     if row is None:
         await connection.execute(_create_head(connection, tenant_id))
         row = (await connection.execute(statement)).one()
-    return int(row[0]), str(row[1]), int(row[2]), row[3]
+    return Head(int(row[0]), str(row[1]), int(row[2]), row[3])
 
 
 def _create_head(connection: AsyncConnection, tenant_id: uuid.UUID) -> Any:
     values = {"tenant_id": tenant_id, "seq": 0, "hash": GENESIS, "checkpoint_seq": 0}
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(_HEADS).values(**values).on_conflict_do_nothing()
+    return dialect.insert(HEADS).values(**values).on_conflict_do_nothing()
 
 
 def _event(tenant_id: uuid.UUID, seq: int, draft: Draft, prev_hash: str) -> AuditEvent:
@@ -323,4 +330,4 @@ def _event(tenant_id: uuid.UUID, seq: int, draft: Draft, prev_hash: str) -> Audi
 
 
 def _row(event: AuditEvent) -> dict[str, Any]:
-    return {column.key: getattr(event, column.key) for column in _EVENTS.columns}
+    return {column.key: getattr(event, column.key) for column in EVENTS.columns}

@@ -20,36 +20,26 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
-from sqlalchemy import CursorResult, Table, delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from membrane.audit.chain import SYSTEM, AuditLog, Draft
+from membrane.audit.chain import EVENTS, HEADS, SYSTEM, AuditLog, Draft, Head
 from membrane.audit.encoding import timestamp
 from membrane.audit.export import checkpoint_line, export_lines, first_seq, is_checkpoint
-from membrane.audit.models import AuditCheckpoint, AuditEvent, AuditHead
+from membrane.audit.models import AuditCheckpoint, AuditEvent
 from membrane.audit.verify import Line, Report, Verifier
 from membrane.db.base import utcnow
 from membrane.errors import ConflictError, InvalidInputError, NotFoundError
 
 PRUNE_ACTION = "audit.prune"
 
-_HEADS: Table = AuditHead.__table__  # type: ignore[assignment]
-_EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
-
-
-class Head(NamedTuple):
-    seq: int
-    hash: str
-    checkpoint_seq: int
-    checkpoint_at: datetime | None
-
 
 async def lock_head(session: AsyncSession, tenant_id: uuid.UUID) -> Head | None:
     """The tenant's head, locked until the transaction ends (a row lock on PostgreSQL; a
     SQLite transaction holds the write lock from its start)."""
-    heads = _HEADS.c
+    heads = HEADS.c
     statement = (
         select(heads.seq, heads.hash, heads.checkpoint_seq, heads.checkpoint_at)
         .where(heads.tenant_id == tenant_id)
@@ -60,11 +50,18 @@ async def lock_head(session: AsyncSession, tenant_id: uuid.UUID) -> Head | None:
 
 
 async def sign_checkpoint(
-    session: AsyncSession, log: AuditLog, tenant_id: uuid.UUID, seq: int, chain_hash: str
+    session: AsyncSession,
+    log: AuditLog,
+    tenant_id: uuid.UUID,
+    seq: int,
+    chain_hash: str,
+    head: Head | None = None,
 ) -> tuple[AuditCheckpoint, bool]:
     """The checkpoint of `seq` (with `chain_hash`, the verified hash of the event `seq`),
-    signed now unless one exists; and whether it was signed now. The caller commits."""
-    head = await lock_head(session, tenant_id)
+    signed now unless one exists; and whether it was signed now. `head`: the head the
+    caller has locked already. The caller commits."""
+    if head is None:
+        head = await lock_head(session, tenant_id)
     if head is None or not 1 <= seq <= head.seq:
         raise NotFoundError(f"the audit log has no event seq {seq}", field="seq")
     existing = await session.scalar(
@@ -78,8 +75,8 @@ async def sign_checkpoint(
     checkpoint = await log.checkpoint(session, tenant_id, seq, chain_hash, now)
     if seq > head.checkpoint_seq:
         await session.execute(
-            update(_HEADS)
-            .where(_HEADS.c.tenant_id == tenant_id)
+            update(HEADS)
+            .where(HEADS.c.tenant_id == tenant_id)
             .values(checkpoint_seq=seq, checkpoint_at=now)
         )
     return checkpoint, True
@@ -92,7 +89,7 @@ async def checkpoint_now(
     head = await lock_head(session, tenant_id)
     if head is None or head.seq == 0:
         return None
-    return await sign_checkpoint(session, log, tenant_id, head.seq, head.hash)
+    return await sign_checkpoint(session, log, tenant_id, head.seq, head.hash, head)
 
 
 async def archive(
@@ -197,11 +194,11 @@ async def prune(
             field="archive",
         )
     await session.commit()  # the reading transaction
-    events = _EVENTS.c
+    events = EVENTS.c
     result = cast(
         CursorResult[Any],
         await session.execute(
-            delete(_EVENTS).where(
+            delete(EVENTS).where(
                 events.tenant_id == tenant_id,
                 events.seq >= report.first_seq,
                 events.seq <= report.last_seq,

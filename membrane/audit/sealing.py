@@ -50,7 +50,7 @@ async def seal_if_due(
         return Sealing(head.seq)
     if not (now_anyway or log.checkpoint_overdue(head.checkpoint_at, utcnow())):
         return Sealing(head.seq, waiting=True)
-    await sign_checkpoint(session, log, tenant_id, head.seq, head.hash)
+    await sign_checkpoint(session, log, tenant_id, head.seq, head.hash, head)
     return Sealing(head.seq, signed=head.seq)
 
 
