@@ -49,6 +49,13 @@ def decode_global_id(
     return node_id
 
 
+def decode_optional_global_id(
+    value: relay.GlobalID | str | None, *, expected: str | Iterable[str], field: str
+) -> uuid.UUID | None:
+    """As `decode_global_id`, for an argument that may be left out (None)."""
+    return None if value is None else decode_global_id(value, expected=expected, field=field)
+
+
 def encode_cursor(row_id: uuid.UUID) -> str:
     return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{row_id.hex}".encode()).decode()
 

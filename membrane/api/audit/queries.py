@@ -15,17 +15,13 @@ from membrane.api.audit.types import AuditEvent
 from membrane.api.context import Context, Info
 from membrane.api.loaders import ByIdLoader
 from membrane.api.policies import field, tenant_role
-from membrane.api.relay import After, First, connection, decode_global_id, page_request
+from membrane.api.relay import After, First, connection, decode_optional_global_id, page_request
 from membrane.audit import queries as audit
 from membrane.audit.models import Outcome
 from membrane.tenancy.enums import TenantRole
 
 # What reading the log is recorded as, for the reads that name no restricted field.
 READ_BY_NODE = "Query.node(AuditEvent)"
-
-
-def _id_of(value: strawberry.ID | None, expected: str, name: str) -> uuid.UUID | None:
-    return None if value is None else decode_global_id(value, expected=expected, field=name)
 
 
 @strawberry.type
@@ -79,9 +75,13 @@ class AuditQueries:
     ) -> relay.Connection[AuditEvent] | None:
         ctx = info.context
         filters = audit.EventFilter(
-            actor_user_id=_id_of(actor_id, "User", "actorId"),
-            organization_id=_id_of(organization_id, "Organization", "organizationId"),
-            engagement_id=_id_of(engagement_id, "Engagement", "engagementId"),
+            actor_user_id=decode_optional_global_id(actor_id, expected="User", field="actorId"),
+            organization_id=decode_optional_global_id(
+                organization_id, expected="Organization", field="organizationId"
+            ),
+            engagement_id=decode_optional_global_id(
+                engagement_id, expected="Engagement", field="engagementId"
+            ),
             action=action,
             outcome=outcome,
             occurred_from=occurred_from,

@@ -19,15 +19,10 @@ from membrane.api.engagements.content_types import (
 )
 from membrane.api.engagements.types import Engagement, EngagementMember
 from membrane.api.policies import HOST, SIGNED_IN, mutation
-from membrane.api.relay import decode_global_id
+from membrane.api.relay import decode_global_id, decode_optional_global_id
 from membrane.api.tenancy.types import Organization
 from membrane.api.transactions import in_transaction
 from membrane.engagements import content_writes, invitations, writes
-
-
-def _optional_id(value: strawberry.ID | None, expected: str, field: str) -> object:
-    return None if value is None else decode_global_id(value, expected=expected, field=field)
-
 
 INPUT = "What to change; see the input type."
 
@@ -158,7 +153,9 @@ class EngagementMutations:
             zone=input.zone,
             description=input.description,
             status=input.status,
-            assignee_id=_optional_id(input.assignee_id, "User", "assigneeId"),  # type: ignore[arg-type]
+            assignee_id=decode_optional_global_id(
+                input.assignee_id, expected="User", field="assigneeId"
+            ),
             due_on=input.due_on,
             estimate_hours=input.estimate_hours,
             internal_notes=input.internal_notes,
@@ -197,7 +194,7 @@ class EngagementMutations:
             description=None if "description" not in given else input.description,
             status=None if "status" not in given else input.status,
             assignee_id=(
-                _optional_id(input.assignee_id, "User", "assigneeId")  # type: ignore[arg-type]
+                decode_optional_global_id(input.assignee_id, expected="User", field="assigneeId")
                 if "assignee_id" in given
                 else None
             ),

@@ -27,6 +27,7 @@ from membrane.api.relay import (
     CountedConnection,
     counted_connection,
     decode_global_id,
+    decode_optional_global_id,
     page_request,
 )
 from membrane.api.tenancy.admin_types import IdentityProvider
@@ -117,10 +118,8 @@ class EngagementQueries:
         ] = None,
     ) -> list[Content]:
         ctx = info.context
-        engagement = (
-            None
-            if engagement_id is None
-            else decode_global_id(engagement_id, expected="Engagement", field="engagementId")
+        engagement = decode_optional_global_id(
+            engagement_id, expected="Engagement", field="engagementId"
         )
         rows = await service.search_content(
             ctx.session, ctx.scope, text, first=first, engagement_id=engagement
