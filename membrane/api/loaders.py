@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -78,21 +78,33 @@ class ByIdLoader(DataLoader[uuid.UUID, RowT | None], Generic[RowT]):
                 self.prime(row.id, row)
 
 
+GroupT = TypeVar("GroupT", bound=Hashable)
+ValueT = TypeVar("ValueT")
+
+
+async def _per_parent(
+    keys: Sequence[tuple[uuid.UUID, GroupT]],
+    fetch: Callable[[list[uuid.UUID], GroupT], Awaitable[Mapping[uuid.UUID, ValueT]]],
+) -> list[ValueT]:
+    """Each key's value, fetched with one call per group for all the group's parents (one
+    statement per page size and filter, and per level of nesting)."""
+    groups: dict[GroupT, list[uuid.UUID]] = {}
+    for parent_id, group in keys:
+        groups.setdefault(group, []).append(parent_id)
+    fetched = {group: await fetch(parent_ids, group) for group, parent_ids in groups.items()}
+    return [fetched[group][parent_id] for parent_id, group in keys]
+
+
 PageKey = tuple[uuid.UUID, PageRequest, Hashable]
 
 
 class PageLoader(DataLoader[PageKey, Page[RowT]], Generic[RowT]):
     def __init__(self, fetch: FetchPages) -> None:
         async def load(keys: list[PageKey]) -> list[Page[RowT]]:
-            groups: dict[tuple[PageRequest, Hashable], list[uuid.UUID]] = {}
-            for parent_id, page, extra in keys:
-                groups.setdefault((page, extra), []).append(parent_id)
-            results: dict[PageKey, Page[RowT]] = {}
-            for (page, extra), parent_ids in groups.items():
-                pages = await fetch(parent_ids, page, extra)
-                for parent_id in parent_ids:
-                    results[(parent_id, page, extra)] = pages[parent_id]
-            return [results[key] for key in keys]
+            return await _per_parent(
+                [(parent_id, (page, extra)) for parent_id, page, extra in keys],
+                lambda parent_ids, group: fetch(parent_ids, *group),
+            )
 
         super().__init__(load_fn=load)
 
@@ -119,14 +131,6 @@ class CountLoader(DataLoader[CountKey, int]):
 
     def __init__(self, fetch: FetchCounts) -> None:
         async def load(keys: list[CountKey]) -> list[int]:
-            groups: dict[Hashable, list[uuid.UUID]] = {}
-            for parent_id, extra in keys:
-                groups.setdefault(extra, []).append(parent_id)
-            results: dict[CountKey, int] = {}
-            for extra, parent_ids in groups.items():
-                counts = await fetch(parent_ids, extra)
-                for parent_id in parent_ids:
-                    results[(parent_id, extra)] = counts.get(parent_id, 0)
-            return [results[key] for key in keys]
+            return await _per_parent(keys, fetch)
 
         super().__init__(load_fn=load)
