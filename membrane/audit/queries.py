@@ -96,19 +96,8 @@ class EventFilter:
         ):
             raise InvalidInputError("from must not be later than to", field="from")
 
-    def flags(self) -> tuple[bool, ...]:
-        """Which conditions are given: the statement's shape."""
-        return (
-            self.actor_user_id is not None,
-            self.organization_id is not None,
-            self.engagement_id is not None,
-            self.action is not None,
-            self.outcome is not None,
-            self.occurred_from is not None,
-            self.occurred_to is not None,
-        )
-
     def params(self) -> dict[str, Any]:
+        """The bound parameters of the filters given; their names are the statement's shape."""
         values = {
             "actor": self.actor_user_id,
             "organization": self.organization_id,
@@ -163,34 +152,24 @@ def _visible(reach: Reach) -> ColumnElement[bool]:
     )
 
 
-def _filtered(flags: tuple[bool, ...]) -> list[ColumnElement[bool]]:
-    actor, organization, engagement, action, outcome, since, until = flags
-    conditions: list[ColumnElement[bool]] = []
-    if actor:
-        conditions.append(AuditEvent.actor_user_id == bindparam("actor"))
-    if organization:
-        conditions.append(
-            or_(
-                AuditEvent.actor_organization_id == bindparam("organization"),
-                AuditEvent.target_organization_id == bindparam("organization"),
-            )
-        )
-    if engagement:
-        conditions.append(AuditEvent.engagement_id == bindparam("engagement"))
-    if action:
-        conditions.append(AuditEvent.action == bindparam("action"))
-    if outcome:
-        conditions.append(AuditEvent.outcome == bindparam("outcome"))
-    if since:
-        conditions.append(AuditEvent.occurred_at >= bindparam("occurred_from"))
-    if until:
-        conditions.append(AuditEvent.occurred_at < bindparam("occurred_to"))
-    return conditions
+# Each filter: the name of its bound parameter (`EventFilter.params`), and its condition.
+_FILTERS: dict[str, ColumnElement[bool]] = {
+    "actor": AuditEvent.actor_user_id == bindparam("actor"),
+    "organization": or_(
+        AuditEvent.actor_organization_id == bindparam("organization"),
+        AuditEvent.target_organization_id == bindparam("organization"),
+    ),
+    "engagement": AuditEvent.engagement_id == bindparam("engagement"),
+    "action": AuditEvent.action == bindparam("action"),
+    "outcome": AuditEvent.outcome == bindparam("outcome"),
+    "occurred_from": AuditEvent.occurred_at >= bindparam("occurred_from"),
+    "occurred_to": AuditEvent.occurred_at < bindparam("occurred_to"),
+}
 
 
 @statement_shape
-def _events_page(reach: Reach, has_after: bool, flags: tuple[bool, ...]) -> Select[Any]:
-    conditions = [_visible(reach), *_filtered(flags)]
+def _events_page(reach: Reach, has_after: bool, given: frozenset[str]) -> Select[Any]:
+    conditions = [_visible(reach), *(_FILTERS[name] for name in _FILTERS if name in given)]
     if has_after:
         # the page continues below the sequence number of the cursor's event
         after_seq = (
@@ -213,10 +192,11 @@ def events_page(
     reach = reach_of(principal)
     if reach is Reach.NOTHING:
         return None
-    params = {**_scope_params(principal), **filters.params(), "limit": page.first + 1}
+    given = filters.params()
+    params = {**_scope_params(principal), **given, "limit": page.first + 1}
     if page.after is not None:
         params["after"] = page.after
-    return Bound(_events_page(reach, page.after is not None, filters.flags()), params)
+    return Bound(_events_page(reach, page.after is not None, frozenset(given)), params)
 
 
 @statement_shape
