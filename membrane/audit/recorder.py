@@ -60,7 +60,8 @@ class Recorder:
         self.actor = actor
         self._redacted = frozenset(redacted)
         self.action: str | None = None
-        self._changes: list[dict[str, Any]] = []
+        # The rows written, by (table, id), in the order first written.
+        self._changes: dict[tuple[str, str], dict[str, Any]] = {}
         self._subject: dict[str, Any] = {}
         self._facts: dict[str, Any] = {}
         self.restricted: dict[str, int] = {}
@@ -73,7 +74,7 @@ class Recorder:
     def begin(self, action: str) -> None:
         """A mutation starts: what follows is recorded as its event."""
         self.action = action
-        self._changes, self._subject, self._facts = [], {}, {}
+        self._changes, self._subject, self._facts = {}, {}, {}
 
     def describe(self, **facts: Any) -> None:
         """Facts a mutation states itself (a zone move's zones), added to its details."""
@@ -121,20 +122,18 @@ class Recorder:
     def _merge(self, change: dict[str, Any]) -> None:
         """One entry per row, however many flushes wrote it: the first value before, the
         last after."""
-        for known in self._changes:
-            if (known["type"], known["id"]) != (change["type"], change["id"]):
-                continue
-            for name, value in change["fields"].items():
-                if known["op"] == "update" and name in known["fields"]:
-                    known["fields"][name] = [known["fields"][name][0], value[1]]
-                elif known["op"] == "create" and change["op"] == "update":
-                    known["fields"][name] = value[1]
-                else:
-                    known["fields"][name] = value
-            if change["op"] == "delete":
-                known["op"] = "delete"
+        known = self._changes.setdefault((change["type"], change["id"]), change)
+        if known is change:
             return
-        self._changes.append(change)
+        for name, value in change["fields"].items():
+            if known["op"] == "update" and name in known["fields"]:
+                known["fields"][name] = [known["fields"][name][0], value[1]]
+            elif known["op"] == "create" and change["op"] == "update":
+                known["fields"][name] = value[1]
+            else:
+                known["fields"][name] = value
+        if change["op"] == "delete":
+            known["op"] = "delete"
 
     def _change(self, operation: str, row: Any) -> dict[str, Any] | None:
         table = getattr(row, "__tablename__", None)
@@ -174,13 +173,13 @@ class Recorder:
 
     def changes(self) -> list[dict[str, Any]]:
         """The rows written so far, as events list them."""
-        return [{k: v for k, v in c.items() if k != "_row"} for c in self._changes]
+        return [{k: v for k, v in c.items() if k != "_row"} for c in self._changes.values()]
 
     def mutation_drafts(self) -> list[Draft]:
         """The event of the mutation that just succeeded (none if it changed nothing)."""
         if self.action is None or not (self._changes or self._facts):
             return []
-        target = self._subject or _target_of(self._changes)
+        target = self._subject or _target_of(list(self._changes.values()))
         details: dict[str, Any] = {"changes": self.changes(), **self._facts}
         return [Draft(action=self.action, actor=self.actor, details=details, **target)]
 
